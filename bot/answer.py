@@ -1,0 +1,43 @@
+"""What the bot returns: an answer, its numbered citations, and how it was verified."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+NOT_FOUND = "知识库中没有找到相关内容。"
+
+
+@dataclass
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    quote: str  # the exact sentence(s) used, verbatim from the document
+    start: int  # offsets of the quote in the document's normalised text
+    end: int
+    score: float
+    chunk_id: str = ""
+    passage: str = ""  # the whole passage, for display around the quote
+    passage_start: int = 0
+    heading: str = ""
+    date: str = ""
+
+
+@dataclass
+class Answer:
+    answer: str
+    abstained: bool
+    verified: bool
+    citations: list[Citation] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    mode: str = "extractive"
+    unverified_figures: list[str] = field(default_factory=list)
+    note: str = ""
+    retrieved: list[dict] = field(default_factory=list)  # ranked passages: chunk_id, doc_id, ...
+
+    def to_dict(self, with_retrieved: bool = False) -> dict:
+        data = asdict(self)
+        if not with_retrieved:
+            data.pop("retrieved")
+        return data

@@ -1,0 +1,230 @@
+"""The one answering chain — question → retrieve → answer → verify — as a LangChain runnable.
+
+The CLI, the API, the Gradio app and the evals all call `Bot.ask` / `Bot.stream`, which run the
+same step functions; none of them re-implements retrieval or answering.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from langchain_core.runnables import RunnableLambda
+
+from bot.answer import NOT_FOUND, Answer
+from bot.citations import build_citations, verify_llm_answer
+from bot.errors import LLMUnavailable, QuestionError
+from bot.extractive import Thresholds, candidates, choose, trim
+from bot.dated import dated_picks
+from bot.evidence import mismatch, off_focus, only_stated
+from bot.grounding import Grounding, evidence_for, sources_for, term_weights
+from bot.question import QuestionInfo, analyze, merge_followup
+from bot.retrieval import Filters, HybridSearch, Passage
+from cppcc_kb.settings import Settings
+from ingest.kb import KnowledgeBase
+
+ANSWER_PASSAGES = 8  # passages the answerer reads; citations come from these
+
+
+@dataclass
+class Turn:
+    """State flowing through the chain."""
+
+    question: str
+    history: list[str] = field(default_factory=list)
+    filters: Filters = field(default_factory=Filters)
+    top_k: int = 5
+    mode: str = "extractive"
+    info: QuestionInfo | None = None
+    passages: list[Passage] = field(default_factory=list)
+    answer: Answer | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+
+class Bot:
+    def __init__(self, settings: Settings, kb: KnowledgeBase | None = None,
+                 thresholds: Thresholds | None = None):
+        self.settings = settings
+        self.kb = kb or KnowledgeBase(settings)
+        self.search = HybridSearch(self.kb)
+        self.thresholds = thresholds or Thresholds()
+        self.runnable = (RunnableLambda(self._prepare, name="prepare")
+                         | RunnableLambda(self._retrieve, name="retrieve")
+                         | RunnableLambda(self._answer, name="answer")
+                         | RunnableLambda(self._verify, name="verify"))
+
+    # ---- public faces ------------------------------------------------------------------
+    def ask(self, question: str, history: list[str] | None = None, filters: dict | None = None,
+            top_k: int | None = None, mode: str | None = None) -> Answer:
+        return self.runnable.invoke(self._turn(question, history, filters, top_k, mode)).answer
+
+    def stream(self, question: str, history: list[str] | None = None,
+               filters: dict | None = None, top_k: int | None = None,
+               mode: str | None = None) -> Iterator[str | Answer]:
+        """Text deltas while an LLM writes, then the verified Answer (always last)."""
+        turn = self._retrieve(self._prepare(self._turn(question, history, filters, top_k, mode)))
+        if turn.mode == "llm":
+            draft = self._extractive(turn)
+            if not _hard_refusal(draft):
+                text = ""
+                try:
+                    for delta in self._llm_deltas(turn):
+                        text += delta
+                        yield delta
+                    turn.answer = self._llm_result(turn, text)
+                except LLMUnavailable as exc:
+                    turn.answer = _with_note(draft, f"大模型暂不可用，已改用摘录回答：{exc}")
+            else:
+                turn.answer = draft
+        else:
+            turn.answer = self._extractive(turn)
+        turn.timings["answer"] = _ms_since(turn, "retrieve")
+        yield self._verify(turn).answer
+
+    def _turn(self, question, history, filters, top_k, mode) -> Turn:
+        return Turn(question=question if isinstance(question, str) else "",
+                    history=[h for h in (history or []) if isinstance(h, str) and h.strip()],
+                    filters=Filters.parse(filters), top_k=top_k or self.settings.top_k,
+                    mode=mode or self.settings.effective_mode)
+
+    # ---- steps ---------------------------------------------------------------------------
+    def _prepare(self, turn: Turn) -> Turn:
+        question = " ".join(turn.question.split())
+        if not question:
+            raise QuestionError("the question is empty; type a question, e.g. "
+                                "“2025年淄博市政协全年提案数量是多少？”")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise QuestionError(f"the question has {len(question)} characters, over the limit of "
+                                f"{limit}; shorten it or raise CPPCC_KB_MAX_QUESTION_CHARS")
+        if turn.mode == "llm" and not self.settings.llm_base_url:
+            raise QuestionError("mode llm needs an LLM endpoint: set CPPCC_KB_LLM_BASE_URL")
+        turn.question = question
+        turn.info = merge_followup(analyze(question, turn.history), turn.history)
+        turn.timings["prepare"] = _ms_since(turn)
+        return turn
+
+    def _retrieve(self, turn: Turn) -> Turn:
+        named = " ".join(turn.history[-1:] + [turn.question])
+        passages = self.search.search(turn.question, ANSWER_PASSAGES, turn.filters,
+                                      years=turn.info.years, title_query=named)
+        if turn.history:
+            # Blend in the conversation: a follow-up's topic lives in the earlier question.
+            with_history = self.search.search(f"{turn.history[-1]} {turn.question}",
+                                              ANSWER_PASSAGES, turn.filters,
+                                              years=turn.info.years, title_query=named)
+            passages = _interleave(passages, with_history, turn.info.followup)
+        turn.passages = passages[:ANSWER_PASSAGES]
+        turn.timings["retrieve"] = _ms_since(turn, "prepare")
+        return turn
+
+    def _answer(self, turn: Turn) -> Turn:
+        draft = self._extractive(turn)
+        if turn.mode == "llm" and not _hard_refusal(draft):
+            try:
+                turn.answer = self._llm_result(turn, "".join(self._llm_deltas(turn)))
+            except LLMUnavailable as exc:
+                turn.answer = _with_note(draft, f"大模型暂不可用，已改用摘录回答：{exc}")
+        else:
+            turn.answer = draft
+        turn.timings["answer"] = _ms_since(turn, "retrieve")
+        return turn
+
+    def _verify(self, turn: Turn) -> Turn:
+        answer = turn.answer
+        if answer.mode == "llm" and not answer.abstained:
+            answer = verify_llm_answer(answer, self._extractive(turn))
+        answer.retrieved = [_passage_row(p) for p in turn.passages]
+        answer.citations = answer.citations[:max(turn.top_k, len(answer.citations))]
+        turn.timings["verify"] = _ms_since(turn, "answer")
+        turn.timings["total"] = round((time.perf_counter() - turn.started) * 1000, 2)
+        answer.timings_ms = turn.timings
+        turn.answer = answer
+        return turn
+
+    # ---- answering -------------------------------------------------------------------------
+    def _extractive(self, turn: Turn) -> Answer:
+        q = turn.info
+        ground = Grounding(self.kb, self.kb.records())
+        sources = sources_for(turn.passages, q, ground)
+        if not sources:
+            return Answer(NOT_FOUND, abstained=True, verified=True, note="知识库中没有可检索的资料")
+        weights = term_weights(q, self.kb.keywords)
+        picks = choose(candidates(sources, q, weights), q, weights, self.thresholds)
+        if q.kind in ("date", "year"):
+            picks = dated_picks(picks, sources, q, weights, ground)
+        if not picks:
+            return _abstain("检索到的资料中没有符合问题类型的内容（如所问的数字或日期）")
+        ev = evidence_for(picks, ground)
+        why = mismatch(q, ev) or off_focus(q, ev) or only_stated(q, picks)
+        if why:
+            return _abstain(why, hard=True)
+        coverage = max(p.coverage for p in picks)
+        if picks[0].coverage < self.thresholds.sentence and coverage < self.thresholds.evidence:
+            return _abstain("资料与问题的关键词不够吻合")
+        if coverage < self.thresholds.evidence:
+            return _abstain("资料与问题的关键词不够吻合")
+        return build_citations([trim(p, q, weights) for p in picks], ground)
+
+    def _llm_deltas(self, turn: Turn) -> Iterator[str]:
+        from bot.llm import stream_llm_answer
+
+        texts = [p.text for p in turn.passages[:turn.top_k]]
+        return stream_llm_answer(turn.question, turn.history, texts, self.settings)
+
+    def _llm_result(self, turn: Turn, text: str) -> Answer:
+        from bot.citations import llm_answer
+
+        return llm_answer(text, turn.passages[:turn.top_k], Grounding(self.kb, self.kb.records()))
+
+
+def _abstain(why: str, hard: bool = False) -> Answer:
+    return Answer(NOT_FOUND, abstained=True, verified=True, note=why,
+                  mode="extractive-refusal" if hard else "extractive")
+
+
+def _hard_refusal(answer: Answer) -> bool:
+    """The evidence names another body, year, version or place: no model may answer over it."""
+    return answer.abstained and answer.mode == "extractive-refusal"
+
+
+def _with_note(answer: Answer, note: str) -> Answer:
+    answer.note = f"{note}；{answer.note}" if answer.note else note
+    return answer
+
+
+def _interleave(own: list[Passage], blended: list[Passage], followup: bool) -> list[Passage]:
+    first, second = (blended, own) if followup else (own, blended)
+    seen, out = set(), []
+    for pair in zip(first, second):
+        for p in pair:
+            if p.chunk_id not in seen:
+                seen.add(p.chunk_id)
+                out.append(p)
+    return out
+
+
+def _passage_row(p: Passage) -> dict:
+    return {"chunk_id": p.chunk_id, "doc_id": p.doc_id, "title": p.title,
+            "source": p.meta.get("source", ""), "text": p.text, "score": round(p.score, 5)}
+
+
+def _ms_since(turn: Turn, step: str | None = None) -> float:
+    elapsed = (time.perf_counter() - turn.started) * 1000
+    before = sum(v for k, v in turn.timings.items() if k != "total")
+    return round(elapsed - before, 2)
+
+
+_bots: dict[int, Bot] = {}
+_bots_lock = threading.Lock()
+
+
+def get_bot(settings: Settings) -> Bot:
+    """One Bot (models, indexes) per settings object and process."""
+    with _bots_lock:
+        if id(settings) not in _bots:
+            _bots[id(settings)] = Bot(settings)
+        return _bots[id(settings)]

@@ -1,0 +1,105 @@
+"""Citations and the number guard: every figure and name shown as fact is in what it cites."""
+
+from __future__ import annotations
+
+import re
+
+from bot.answer import NOT_FOUND, Answer, Citation
+from bot.extractive import Pick
+from bot.figures import untraced_figures
+from bot.retrieval import Passage
+from ingest.splitter import sentence_spans
+
+_MARKER = re.compile(r"\[(\d+)\]")
+_NAMES = re.compile(r"《([^》]{2,60})》|“([^”]{2,60})”")
+
+
+def untraced_names(answer: str, sources: list[str]) -> list[str]:
+    """《titles》 and “quoted names” of the answer that none of the sources contains."""
+    joined = "\n".join(sources)
+    names = [a or b for a, b in _NAMES.findall(answer)]
+    return [n for n in names if n not in joined]
+
+
+def _source_text(c: Citation) -> str:
+    return f"{c.title}\n{c.heading}\n{c.passage}"
+
+
+def check(answer: str, citations: list[Citation]) -> list[str]:
+    """What in `answer` its citations do not back: figures, then names."""
+    texts = [_source_text(c) for c in citations]
+    return untraced_figures(answer, texts) + untraced_names(answer, texts)
+
+
+def _citation(n: int, p: Passage, start: int, end: int, ground) -> Citation:
+    meta = p.meta
+    rec = ground.records.get(p.doc_id)
+    return Citation(
+        n=n, doc_id=p.doc_id, title=meta.get("title", ""), source=meta.get("source", ""),
+        quote=p.text[start:end], start=meta["start"] + start, end=meta["start"] + end,
+        score=round(float(p.score), 5), chunk_id=p.chunk_id, passage=p.text,
+        passage_start=meta["start"], heading=meta.get("headings", ""),
+        date=rec.date if rec else meta.get("date", ""))
+
+
+def build_citations(picks: list[Pick], ground) -> Answer:
+    """The extractive answer: each quote led by its document and article, with its [n]."""
+    citations: list[Citation] = []
+    lines = []
+    for pick in picks:
+        p = pick.source.passage
+        n = len(citations) + 1
+        citations.append(_citation(n, p, pick.start, pick.end, ground))
+        lines.append(f"{_lead(p, pick.quote)}{pick.quote}[{n}]")
+    text = "\n".join(lines)
+    problems = check(text, citations)
+    return Answer(text, abstained=False, verified=not problems, citations=citations,
+                  unverified_figures=problems)
+
+
+def _lead(p: Passage, quote: str) -> str:
+    """据《宪法》第六十二条：— where the quote comes from, said before it."""
+    title = p.meta.get("title", "")
+    article = p.meta.get("article", "")
+    where = f"《{title}》" if title else ""
+    if article and not quote.startswith(article):
+        where += article
+    return f"据{where}：" if where else ""
+
+
+def llm_answer(text: str, passages: list[Passage], ground) -> Answer:
+    """An LLM's text with its [n] markers resolved to citations (quote = best-matching sentence)."""
+    text = text.strip()
+    if not text or NOT_FOUND[:8] in text:
+        return Answer(NOT_FOUND, abstained=True, verified=True, mode="llm")
+    citations: dict[int, Citation] = {}
+    last = 0
+    for m in _MARKER.finditer(text):
+        n = int(m.group(1))
+        if 1 <= n <= len(passages) and n not in citations:
+            p = passages[n - 1]
+            start, end = _best_sentence(p.text, text[last:m.start()])
+            citations[n] = _citation(n, p, start, end, ground)
+        last = m.end()
+    return Answer(text, abstained=False, verified=True, mode="llm",
+                  citations=[citations[n] for n in sorted(citations)])
+
+
+def _best_sentence(passage: str, claim: str) -> tuple[int, int]:
+    grams = {claim[i:i + 2] for i in range(len(claim) - 1)}
+    spans = sentence_spans(passage) or [(0, len(passage))]
+    return max(spans, key=lambda s: sum(passage[i:i + 2] in grams for i in range(s[0], s[1] - 1)))
+
+
+def verify_llm_answer(answer: Answer, fallback: Answer) -> Answer:
+    """Show an LLM answer as fact only if it cites, and its citations hold its figures and names;
+    otherwise the extractive answer is shown, with a note saying what failed."""
+    problems = ["（没有引用标注）"] if not answer.citations else check(answer.answer, answer.citations)
+    if not problems:
+        return answer
+    fallback.unverified_figures = problems
+    reason = "、".join(problems)
+    fallback.note = (f"大模型的回答含有无法在引用资料中核实的内容（{reason}），未予采用，"
+                     f"以下为资料原文摘录。" + (f"{fallback.note}" if fallback.note else ""))
+    fallback.mode = "llm-rejected"
+    return fallback

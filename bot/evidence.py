@@ -1,0 +1,77 @@
+"""Does the evidence match what the question names? Plain checks; each failure says why.
+
+Retrieval scores cannot tell a near miss from an answer (the right topic, but 全国人大 instead of
+全国政协, or 2024 instead of 2025), so the answer is checked against the question's own words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.figures import find_figures
+from bot.question import BODIES, QuestionInfo, focus_found, mentions_body
+from bot.sentences import counts
+
+
+@dataclass
+class Evidence:
+    """What a candidate answer rests on: its sentences, their passages and documents."""
+
+    sentences: str
+    passages: str
+    titles: str
+    doc_years: set[int]
+    doc_texts: str  # whole documents, for places a passage leaves implicit ("我市")
+    version_years: set[int]  # for laws: the year of the version in the knowledge base
+    history_years: set[int]  # for laws: every year of its adoption and amendment history
+
+
+def mismatch(q: QuestionInfo, ev: Evidence) -> str:
+    """Why the evidence does not answer q, or '' when it matches the question's names."""
+    context = ev.passages + ev.titles
+    for body in q.bodies:
+        if mentions_body(context, body):
+            continue
+        # Evidence about another body answers a question about this one only by accident.
+        others = [b for b in BODIES if b not in q.bodies
+                  and mentions_body(ev.sentences + ev.titles, b)]
+        if others:
+            return f"资料说的是{others[0]}，没有关于问题中“{body}”的内容"
+    for place in q.places:
+        if place not in context and place not in ev.doc_texts:
+            return f"资料中没有关于“{place}”的内容"
+    for year in q.years:
+        if q.version_year == year and ev.version_years:
+            if year not in ev.version_years and not _asks_history(q, year, ev):
+                return f"知识库中只有该法的{_fmt(ev.version_years)}年版本，没有{year}年版本"
+            continue
+        if year not in ev.doc_years and f"{year}年" not in context:
+            return f"资料中没有{year}年的相关内容"
+    return ""
+
+
+def _asks_history(q: QuestionInfo, year: int, ev: Evidence) -> bool:
+    """'哪天通过的' about an old version is answered by the history of the current one."""
+    return q.kind in ("date", "year") and year in ev.history_years
+
+
+def _fmt(years: set[int]) -> str:
+    return "、".join(str(y) for y in sorted(years))
+
+
+def off_focus(q: QuestionInfo, ev: Evidence) -> str:
+    """'秘书长是谁' answered by a sentence about the 政协 in general is no answer."""
+    text = ev.sentences + ev.passages + ev.titles
+    missing = [t for t in q.focus if not focus_found(t, text)]
+    return f"资料中没有提到“{missing[0]}”" if missing else ""
+
+
+def only_stated(q: QuestionInfo, picks) -> str:
+    """A count the question itself gives ('那452场活动里…多少场') is not an answer to it."""
+    if q.kind not in ("count", "duration", "ratio") or not q.stated:
+        return ""
+    found = {f.value for p in picks for s, e in counts(p.quote)
+             for f in find_figures(p.quote[s:e])}
+    if found and found <= set(q.stated):
+        return "资料中只有问题里已经给出的数字，没有所问的数字"
+    return ""

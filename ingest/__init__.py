@@ -1,0 +1,1 @@
+"""Turns files into stored, indexed chunks: reading, cleaning, splitting, embedding, storing."""

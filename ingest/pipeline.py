@@ -1,0 +1,179 @@
+"""Ingest files: read, split, embed, store; one outcome per file, good files always go in."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from cppcc_kb.settings import Settings
+from ingest.errors import FileRejected
+from ingest.indexing import (chunk_metadata, content_version, doc_id_for, index_text,
+                             years_covered)
+from ingest.kb import KnowledgeBase
+from ingest.lock import ingest_lock
+from ingest.manifest import MANIFEST, load_manifest
+from ingest.metadata import describe
+from ingest.readers import SUPPORTED, parse_bytes, read_checked_bytes
+from ingest.splitter import Chunk, split_document
+from ingest.store import DocRecord, chunk_id
+from ingest.tokens import tokenize
+
+# Folder notes that describe a corpus rather than belong to it.
+_FOLDER_NOTES = ("readme", "sources", "license", "changelog")
+_GROUP_CHUNKS = 256  # chunks embedded per model call, across small files
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    status: str  # added | updated | unchanged | failed | skipped
+    doc_id: str = ""
+    title: str = ""
+    chunks: int = 0
+    reason: str = ""
+    fix: str = ""
+
+
+@dataclass
+class IngestSummary:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    chars: int = 0
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def chunks(self) -> int:
+        return sum(o.chunks for o in self.outcomes if o.status in ("added", "updated"))
+
+
+@dataclass
+class _Prepared:
+    path: Path
+    rec: DocRecord
+    text: str
+    chunks: list[Chunk]
+    index_texts: list[str]
+    status: str
+    version: str
+
+
+Progress = Callable[[int, int, IngestSummary], None]
+
+
+def collect_files(paths: list[Path]) -> tuple[list[tuple[Path, dict]], list[FileOutcome]]:
+    """Files to ingest with their manifest entries; folder notes are skipped, not failed."""
+    files, skipped = [], []
+    for root in paths:
+        if root.is_dir():
+            manifest = load_manifest(root)
+            for path in sorted(p for p in root.rglob("*") if p.is_file()):
+                rel_parts = path.relative_to(root).parts
+                if any(part.startswith(".") for part in rel_parts) or path.name == MANIFEST:
+                    continue
+                if path.stem.lower().startswith(_FOLDER_NOTES) and path.suffix.lower() in SUPPORTED:
+                    skipped.append(FileOutcome(str(path), "skipped",
+                                               reason="a folder note, not a document",
+                                               fix="name the file explicitly to ingest it"))
+                    continue
+                files.append((path, manifest.get(path.name, {})))
+        else:
+            files.append((root, load_manifest(root.parent).get(root.name, {})
+                          if root.parent.is_dir() else {}))
+    return files, skipped
+
+
+def ingest_paths(paths: list[Path], settings: Settings, kb: KnowledgeBase | None = None,
+                 progress: Progress | None = None) -> IngestSummary:
+    """Ingest files and folders under the store's lock; never raises for a bad file."""
+    started = time.perf_counter()
+    summary = IngestSummary()
+    files, skipped = collect_files(paths)
+    summary.outcomes.extend(skipped)
+    with ingest_lock(settings.data):
+        kb = kb or KnowledgeBase(settings)
+        kb.check_embedder(claim=True)
+        kb.store.recover()
+        kb.fresh(force=True)
+        batch: list[_Prepared] = []
+        for i, (path, manifest) in enumerate(files, 1):
+            prepared = _prepare(path, manifest, settings, kb, summary)
+            if prepared is not None:
+                batch.append(prepared)
+            if sum(len(p.chunks) for p in batch) >= _GROUP_CHUNKS or i == len(files):
+                _write(batch, kb, summary)
+                batch = []
+            if progress:
+                progress(i, len(files), summary)
+        kb.save()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _prepare(path: Path, manifest: dict, settings: Settings, kb: KnowledgeBase,
+             summary: IngestSummary) -> _Prepared | None:
+    """Read and split one file, or record why not; unchanged files stop here."""
+    try:
+        raw = read_checked_bytes(path, settings.max_file_bytes)
+        doc_id, version = doc_id_for(path.name), content_version(raw)
+        current = kb.store.record(doc_id)
+        if current and current.version == version:
+            summary.outcomes.append(FileOutcome(str(path), "unchanged", doc_id, current.title,
+                                                current.chunks))
+            return None
+        parsed = parse_bytes(path, raw)
+        meta = describe(parsed.text, path.name, parsed.title)
+        chunks = split_document(parsed.text)
+        if not chunks:
+            raise FileRejected(path, "no text left after cleaning",
+                               "check that the file holds the document's text")
+    except FileRejected as exc:
+        summary.outcomes.append(FileOutcome(str(path), "failed", reason=exc.reason, fix=exc.fix))
+        return None
+    rec = DocRecord(
+        doc_id=doc_id, title=manifest.get("title") or meta.title,
+        source=manifest.get("source") or path.name, sha256=hashlib.sha256(raw).hexdigest(),
+        chars=len(parsed.text), date=manifest.get("date") or meta.date,
+        year=int((manifest.get("date") or "")[:4] or meta.year or 0),
+        issuer=manifest.get("issuer") or meta.issuer, kind=manifest.get("kind") or meta.kind,
+        format=parsed.format, history=meta.history)
+    rec.years = years_covered(parsed.text, rec.year)
+    summary.chars += len(parsed.text)
+    return _Prepared(path, rec, parsed.text, chunks, [index_text(c, rec.title) for c in chunks],
+                     "updated" if current and current.version else "added", version)
+
+
+def _write(batch: list[_Prepared], kb: KnowledgeBase, summary: IngestSummary) -> None:
+    """Embed the batch in one model call, then commit document by document."""
+    if not batch:
+        return
+    texts = [t for p in batch for t in p.index_texts]
+    t0 = time.perf_counter()
+    vectors = kb.embedder.embed_passages(texts, kb.settings.embed_batch_size)
+    summary.embed_seconds += time.perf_counter() - t0
+    offset = 0
+    for p in batch:
+        n = len(p.chunks)
+        _commit(p, vectors[offset:offset + n], kb)
+        offset += n
+        summary.outcomes.append(FileOutcome(str(p.path), p.status, p.rec.doc_id, p.rec.title, n))
+
+
+def _commit(p: _Prepared, vectors, kb: KnowledgeBase) -> None:
+    version = p.version
+    rec = kb.store.begin(p.rec, version, len(p.chunks))
+    doc = {**rec.to_metadata(), "version": version}
+    ids = [chunk_id(rec.doc_id, version, c.position) for c in p.chunks]
+    kb.store.add_chunks(ids, vectors, [c.text for c in p.chunks],
+                        [chunk_metadata(c, doc) for c in p.chunks])
+    kb.store.commit(rec, p.text)
+    kb.note_committed(rec, [(cid, rec.doc_id, tokenize(t)) for cid, t in zip(ids, p.index_texts)])

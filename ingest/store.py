@@ -1,0 +1,228 @@
+"""Chroma, the one source of truth: chunks with their embeddings, and document records.
+
+A document becomes visible only when its record is committed. New chunks are written under a
+new version id first, the record is committed, and only then are the old chunks deleted, so a
+process killed at any moment leaves each document wholly old or wholly new; `recover()` sweeps
+what a killed run left behind. A generation counter on the records collection tells other
+processes (and the keyword index) that something changed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Iterator
+from urllib.parse import urlparse
+
+import numpy as np
+
+from cppcc_kb.settings import Settings
+from ingest.errors import EmbedderError, IngestError
+
+CHUNKS = "cppcc_kb_chunks"
+DOCUMENTS = "cppcc_kb_documents"
+_PAGE = 2000
+
+
+@dataclass
+class DocRecord:
+    doc_id: str
+    title: str
+    source: str
+    sha256: str
+    version: str = ""  # committed content version ("" while the first ingest is unfinished)
+    pending_version: str = ""
+    pending_chunks: int = 0
+    chunks: int = 0
+    chars: int = 0
+    date: str = ""
+    year: int = 0
+    issuer: str = ""
+    kind: str = ""  # law | report | news | document
+    format: str = ""
+    history: list[dict] = field(default_factory=list)  # adoption / amendment events of a law
+    years: list[int] = field(default_factory=list)  # the years the document is about
+    added_at: float = 0.0
+    updated_at: float = 0.0
+
+    def to_metadata(self) -> dict:
+        meta = asdict(self)
+        for name in _JSON_FIELDS:  # Chroma metadata holds scalars only
+            meta[name] = json.dumps(meta[name], ensure_ascii=False)
+        return meta
+
+    @classmethod
+    def from_metadata(cls, meta: dict) -> "DocRecord":
+        known = {k: v for k, v in meta.items() if k in cls.__dataclass_fields__}
+        for name in _JSON_FIELDS:
+            known[name] = json.loads(known.get(name) or "[]")
+        return cls(**known)
+
+
+_JSON_FIELDS = ("history", "years")
+
+
+def chunk_id(doc_id: str, version: str, position: int) -> str:
+    return f"{doc_id}:{version[:12]}:{position:05d}"
+
+
+def open_client(settings: Settings):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        try:
+            return chromadb.HttpClient(host=url.hostname, port=url.port or 8000,
+                                       ssl=url.scheme == "https", settings=chroma_settings)
+        except Exception as exc:
+            raise IngestError(f"cannot reach the Chroma server at {settings.chroma_url} ({exc}); "
+                              "start it with `chroma run --path DIR --host 127.0.0.1 --port PORT` "
+                              "or unset CPPCC_KB_CHROMA_URL to use the local store") from None
+    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+
+
+class Store:
+    """Thin, explicit operations over the two Chroma collections."""
+
+    def __init__(self, settings: Settings, client=None):
+        self.settings = settings
+        self.client = client or open_client(settings)
+        self.chunks = self.client.get_or_create_collection(
+            CHUNKS, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+        self.docs = self.client.get_or_create_collection(
+            DOCUMENTS, embedding_function=None, metadata={"generation": 0})
+
+    # ---- embedder identity -------------------------------------------------------------
+    def embedder(self) -> str | None:
+        return (self.chunks.metadata or {}).get("embedder")
+
+    def check_embedder(self, identity: str, dim: int, *, claim: bool = False) -> None:
+        """Refuse to mix vectors of two models; the first ingest claims the store for its model."""
+        recorded = self.embedder()
+        if recorded is None:
+            if claim:
+                self.chunks.modify(metadata={"embedder": identity, "dim": dim})
+            return
+        if recorded != identity:
+            raise EmbedderError(
+                f"this knowledge base was built with the embedder {recorded!r}, but the settings "
+                f"ask for {identity!r}; set CPPCC_KB_EMBEDDER back to {recorded!r}, or rebuild: "
+                "`cppcc-kb --data NEW_DIR ingest FILES...` (or `cppcc-kb reset` then ingest again)")
+
+    # ---- generation ----------------------------------------------------------------------
+    def generation(self) -> int:
+        docs = self.client.get_collection(DOCUMENTS, embedding_function=None)
+        return int((docs.metadata or {}).get("generation", 0))
+
+    def _bump(self) -> None:
+        self.docs.modify(metadata={"generation": self.generation() + 1,
+                                   "changed_at": time.time()})
+
+    # ---- document records ------------------------------------------------------------------
+    def records(self, committed_only: bool = True) -> list[DocRecord]:
+        got = self.docs.get(include=["metadatas"])
+        recs = [DocRecord.from_metadata(m) for m in got["metadatas"]]
+        return [r for r in recs if r.version] if committed_only else recs
+
+    def record(self, doc_id: str) -> DocRecord | None:
+        got = self.docs.get(ids=[doc_id], include=["metadatas"])
+        return DocRecord.from_metadata(got["metadatas"][0]) if got["ids"] else None
+
+    def document_text(self, doc_id: str) -> str | None:
+        got = self.docs.get(ids=[doc_id], include=["documents"])
+        return got["documents"][0] if got["ids"] else None
+
+    def _put_record(self, rec: DocRecord, text: str | None = None) -> None:
+        payload = {"ids": [rec.doc_id], "embeddings": [[1.0]], "metadatas": [rec.to_metadata()]}
+        if text is not None:
+            payload["documents"] = [text]
+        self.docs.upsert(**payload)
+
+    # ---- the write protocol ----------------------------------------------------------------
+    def begin(self, rec: DocRecord, version: str, n_chunks: int) -> DocRecord:
+        """Announce a new version; readers keep seeing the committed one until `commit`."""
+        current = self.record(rec.doc_id)
+        rec.version = current.version if current else ""
+        rec.added_at = (current.added_at if current else 0.0) or time.time()
+        rec.pending_version, rec.pending_chunks = version, n_chunks
+        if current and current.version:
+            current.pending_version, current.pending_chunks = version, n_chunks
+            self._put_record(current)
+        else:
+            self._put_record(rec, "")
+        return rec
+
+    def add_chunks(self, ids: list[str], embeddings: np.ndarray, texts: list[str],
+                   metadatas: list[dict]) -> None:
+        self.chunks.upsert(ids=ids, embeddings=embeddings, documents=texts, metadatas=metadatas)
+
+    def commit(self, rec: DocRecord, text: str) -> None:
+        """Make the pending version the visible one, then drop the chunks of any other version."""
+        rec.version, rec.chunks = rec.pending_version, rec.pending_chunks
+        rec.pending_version, rec.pending_chunks = "", 0
+        rec.updated_at = time.time()
+        self._put_record(rec, text)
+        self._bump()
+        self.chunks.delete(where={"$and": [{"doc_id": rec.doc_id},
+                                           {"version": {"$ne": rec.version}}]})
+
+    def remove(self, doc_id: str) -> bool:
+        if not self.docs.get(ids=[doc_id])["ids"]:
+            return False
+        self.docs.delete(ids=[doc_id])  # invisible from here on; chunks are now orphans
+        self._bump()
+        self.chunks.delete(where={"doc_id": doc_id})
+        return True
+
+    def recover(self) -> list[str]:
+        """Sweep a killed run: drop uncommitted versions and orphaned chunks. Returns doc ids."""
+        swept = []
+        committed = {}
+        for rec in self.records(committed_only=False):
+            if rec.pending_version:
+                rec.pending_version, rec.pending_chunks = "", 0
+                if rec.version:
+                    self._put_record(rec)
+                else:
+                    self.docs.delete(ids=[rec.doc_id])
+                swept.append(rec.doc_id)
+            if rec.version:
+                committed[rec.doc_id] = rec.version
+        stale = [cid for cid, meta in self.iter_chunk_meta()
+                 if committed.get(meta["doc_id"]) != meta["version"]]
+        for i in range(0, len(stale), _PAGE):
+            self.chunks.delete(ids=stale[i:i + _PAGE])
+        return swept
+
+    # ---- reading chunks ----------------------------------------------------------------------
+    def iter_chunk_meta(self) -> Iterator[tuple[str, dict]]:
+        offset = 0
+        while True:
+            got = self.chunks.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            yield from zip(got["ids"], got["metadatas"])
+            if len(got["ids"]) < _PAGE:
+                return
+            offset += _PAGE
+
+    def chunks_of(self, doc_id: str, version: str) -> dict:
+        where = {"$and": [{"doc_id": doc_id}, {"version": version}]}
+        return self.chunks.get(where=where, include=["documents", "metadatas"])
+
+    def get_chunks(self, ids: list[str]) -> dict:
+        return self.chunks.get(ids=ids, include=["documents", "metadatas"])
+
+    def query(self, embedding: np.ndarray, k: int, where: dict | None = None) -> dict:
+        n = min(k, max(1, self.chunks.count()))
+        return self.chunks.query(query_embeddings=[embedding], n_results=n, where=where,
+                                 include=["documents", "metadatas", "distances"])
+
+    def reset(self) -> None:
+        for name in (CHUNKS, DOCUMENTS):
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # already gone
+                pass
