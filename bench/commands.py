@@ -1,10 +1,189 @@
-"""Benchmarks: speed and memory, always beside a plain LangChain baseline."""
+"""Benchmarks: speed and memory, always beside a plain LangChain baseline.
+
+    cppcc-kb bench ingest   [--corpus PATH ...] [--limit N] [--data DIR] [--skip-baseline]
+    cppcc-kb bench query    [--data DIR] [--questions SET ...] [--runs N] [--http]
+    cppcc-kb bench splitter [--limit N] [--splitter NAME ...]
+
+Tables go to stdout, progress to stderr. See bench/README.md for what each figure means.
+"""
 
 from __future__ import annotations
 
+import json
+import tempfile
+import time
+from pathlib import Path
+
 import click
+
+from cppcc_kb.settings import PROJECT_ROOT
+
+SHARED = PROJECT_ROOT.parent / "shared"
+DEFAULT_CORPORA = (SHARED / "corpus", SHARED / "scale" / "laws")
+DEFAULT_SETS = (SHARED / "evals" / "seed_dev.jsonl", SHARED / "evals" / "policy_dev.jsonl",
+                PROJECT_ROOT / "evals" / "sets" / "cppcc_dev.jsonl")
+
+
+def _machine() -> str:
+    import os
+    import platform
+
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"{time.strftime('%Y-%m-%d %H:%M:%S')} · {platform.node()} · {os.cpu_count()} CPUs · "
+            f"load avg {load}")
+
+
+def _empty_or_new(path: Path, what: str) -> None:
+    if path.exists() and any(path.iterdir()):
+        raise click.UsageError(f"{what} {path} is not empty; give a new folder (the benchmark "
+                               "measures a first ingest) or remove it")
 
 
 @click.group()
 def bench():
     """Measure ingest and query speed against a plain LangChain baseline."""
+
+
+@bench.command(name="ingest")
+@click.option("--corpus", "corpora", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Folder to ingest (repeatable) [default: ../shared/corpus and "
+                   "../shared/scale/laws]; several go into the same knowledge base, in order.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Only the first N documents of each corpus (quick runs).")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="New folder for our knowledge base (kept); the baseline's Chroma goes to "
+                   "DIR-langchain. Default: a temporary folder, deleted afterwards.")
+@click.option("--skip-baseline", is_flag=True, help="Only the project's pipeline.")
+@click.option("--skip-ours", is_flag=True, help="Only the baseline (e.g. to finish a long run).")
+@click.option("--torch-threads", type=click.IntRange(min=1), default=None,
+              help="Benchmark knob: torch threads in the measured processes (default: what "
+                   "the embedder sets, one per CPU).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Append each measured row to this JSONL file as it finishes.")
+@click.pass_context
+def ingest_command(ctx: click.Context, corpora: tuple[Path, ...], limit: int | None,
+                   data: Path | None, skip_baseline: bool, skip_ours: bool,
+                   torch_threads: int | None, json_out: Path | None):
+    """Ingest speed and memory: ours (with an unchanged re-ingest) beside plain LangChain."""
+    from bench.ingest_bench import baseline_dir, bench_ingest, table
+
+    settings = ctx.obj()
+    corpora = corpora or tuple(c for c in DEFAULT_CORPORA if c.exists())
+    if not corpora:
+        raise click.UsageError("no corpus: pass --corpus PATH")
+    tmp = None
+    if data is None:
+        tmp = tempfile.TemporaryDirectory(prefix="cppcc-bench-ingest-")
+        data = Path(tmp.name) / "kb"
+    else:
+        data = data.resolve()
+        if not skip_ours:
+            _empty_or_new(data, "--data")
+        if not skip_baseline:
+            _empty_or_new(baseline_dir(data), "the baseline folder")
+    click.echo(f"# bench ingest · {_machine()}")
+    click.echo(f"# corpora: {', '.join(str(c) for c in corpora)} · limit: {limit or 'all'} · "
+               f"data: {data} · baseline: {baseline_dir(data)}")
+    try:
+        rows = bench_ingest([c.resolve() for c in corpora], data, settings, limit=limit,
+                            skip_baseline=skip_baseline, skip_ours=skip_ours,
+                            json_out=json_out, torch_threads=torch_threads,
+                            echo=lambda m: click.echo(m, err=True))
+        click.echo(table(rows))
+        click.echo(f"# finished · {_machine()}")
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+@bench.command(name="query")
+@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="Knowledge base to query [default: the global --data]; the "
+                                 "baseline is read from DIR-langchain when present.")
+@click.option("--questions", "sets", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Question set JSONL (repeatable) [default: the shared dev sets + "
+                   "evals/sets/cppcc_dev.jsonl].")
+@click.option("--runs", type=click.IntRange(min=1), default=None,
+              help="Passes over the questions [default: enough for ≥200 samples].")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Only the first N questions (quick runs).")
+@click.option("--http", is_flag=True, help="Also through real HTTP against the FastAPI app.")
+@click.option("--skip-baseline", is_flag=True, help="Skip the LangChain retriever timing.")
+@click.option("--profile/--no-profile", default=True,
+              help="cProfile the slowest question once and print its top functions.")
+@click.option("--torch-threads", type=click.IntRange(min=1), default=None,
+              help="Benchmark knob: torch threads in the measured processes (default: what "
+                   "the embedder sets, one per CPU).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write all results as one JSON file.")
+@click.pass_context
+def query_command(ctx: click.Context, data: Path | None, sets: tuple[Path, ...],
+                  runs: int | None, limit: int | None, http: bool, skip_baseline: bool,
+                  profile: bool, torch_threads: int | None, json_out: Path | None):
+    """Answer latency (p50/p95/mean, per stage) in extractive mode, beside the baseline."""
+    from bench.ingest_bench import baseline_dir
+    from bench.query_bench import bench_query, report
+
+    settings = ctx.obj()
+    data = (data or settings.data).resolve()
+    if not (data / "chroma").exists():
+        raise click.UsageError(f"{data} holds no knowledge base; build one with "
+                               f"`cppcc-kb bench ingest --data {data}` or `cppcc-kb ingest`")
+    sets = sets or tuple(s for s in DEFAULT_SETS if s.exists())
+    base = baseline_dir(data)
+    click.echo(f"# bench query · {_machine()}")
+    click.echo(f"# data: {data} · baseline: {base if base.exists() else 'absent'} · sets: "
+               f"{', '.join(s.name for s in sets)}")
+    results = bench_query(data, list(sets), settings, runs=runs, limit=limit, http=http,
+                          baseline=None if skip_baseline or not base.exists() else base,
+                          profile=profile, torch_threads=torch_threads,
+                          echo=lambda m: click.echo(m, err=True))
+    click.echo(report(results))
+    click.echo(f"# finished · {_machine()}")
+    if json_out:
+        json_out.write_text(json.dumps(results, ensure_ascii=False, indent=1), "utf-8")
+
+
+@bench.command(name="splitter")
+@click.option("--corpus", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Corpus to build each knowledge base from [default: ../shared/corpus].")
+@click.option("--questions", "sets", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Question sets [default: the shared dev sets + evals/sets/cppcc_dev.jsonl].")
+@click.option("--splitter", "names", multiple=True,
+              help="Only these splitters (repeatable), e.g. ours-300, lc-500-50, plain-lc-500-50.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Only the first N documents of the corpus (quick runs).")
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(tempfile.gettempdir()) / "cppcc-bench-cache" / "splitter",
+              show_default=True, help="Built knowledge bases are kept here for reruns.")
+@click.option("--answers", is_flag=True,
+              help="Also run the whole extractive bot per splitter (answer accuracy).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write the rows as one JSON file.")
+@click.pass_context
+def splitter_command(ctx: click.Context, corpus: Path | None, sets: tuple[Path, ...],
+                     names: tuple[str, ...], limit: int | None, cache: Path, answers: bool,
+                     json_out: Path | None):
+    """Retrieval quality per splitter (ours at several sizes vs RecursiveCharacterTextSplitter)."""
+    from bench.splitter_bench import SPLITTERS, bench_splitters, table
+
+    settings = ctx.obj()
+    corpus = (corpus or SHARED / "corpus")
+    if not corpus.exists():
+        raise click.UsageError(f"{corpus} is absent; pass --corpus PATH")
+    unknown = [n for n in names if n not in SPLITTERS]
+    if unknown:
+        raise click.UsageError(f"unknown splitter(s) {unknown}; choose from {sorted(SPLITTERS)}")
+    sets = sets or tuple(s for s in DEFAULT_SETS if s.exists())
+    click.echo(f"# bench splitter · {_machine()}")
+    click.echo(f"# corpus: {corpus} · limit: {limit or 'all'} · sets: "
+               f"{', '.join(s.name for s in sets)} · cache: {cache}")
+    rows = bench_splitters(corpus.resolve(), list(sets), settings, names=list(names) or None,
+                           limit=limit, cache=cache, answers=answers,
+                           echo=lambda m: click.echo(m, err=True))
+    click.echo(table(rows))
+    click.echo(f"# finished · {_machine()}")
+    if json_out:
+        json_out.write_text(json.dumps(rows, ensure_ascii=False, indent=1), "utf-8")

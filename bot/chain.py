@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 from langchain_core.runnables import RunnableLambda
 
 from bot.answer import NOT_FOUND, Answer
-from bot.citations import build_citations, verify_llm_answer
+from bot.citations import build_citations, combine, verify_llm_answer
 from bot.errors import LLMUnavailable, QuestionError
 from bot.extractive import Thresholds, candidates, choose, trim
 from bot.dated import dated_picks
 from bot.evidence import mismatch, off_focus, only_stated
 from bot.grounding import Grounding, evidence_for, sources_for, term_weights
-from bot.question import QuestionInfo, analyze, merge_followup
-from bot.retrieval import Filters, HybridSearch, Passage
+from bot.question import (QuestionInfo, analyze, choose_focus, merge_followup,
+                          split_subquestions)
+from bot.retrieval import Filters, HybridSearch, Passage, docs_compared
 from cppcc_kb.settings import Settings
 from ingest.kb import KnowledgeBase
 
@@ -37,6 +38,7 @@ class Turn:
     filters: Filters = field(default_factory=Filters)
     top_k: int = 5
     mode: str = "extractive"
+    part_of: str = ""  # the whole question, when this turn answers one part of it
     info: QuestionInfo | None = None
     passages: list[Passage] = field(default_factory=list)
     answer: Answer | None = None
@@ -103,7 +105,11 @@ class Bot:
         if turn.mode == "llm" and not self.settings.llm_base_url:
             raise QuestionError("mode llm needs an LLM endpoint: set CPPCC_KB_LLM_BASE_URL")
         turn.question = question
-        turn.info = merge_followup(analyze(question, turn.history), turn.history)
+        info = analyze(question, turn.history)
+        info.followup = info.followup or bool(turn.part_of and turn.history)
+        df = self.kb.keywords.document_frequency
+        info.focus = choose_focus(info.focus_candidates, lambda word: df(word) > 0)
+        turn.info = merge_followup(info, turn.history)
         turn.timings["prepare"] = _ms_since(turn)
         return turn
 
@@ -147,6 +153,26 @@ class Bot:
 
     # ---- answering -------------------------------------------------------------------------
     def _extractive(self, turn: Turn) -> Answer:
+        """One question, or each part of a two-part question answered on its own and joined."""
+        if not turn.part_of:
+            parts = split_subquestions(turn.question)
+            if len(parts) > 1:
+                return combine([self._extractive(self._part(turn, part, parts[:i]))
+                                for i, part in enumerate(parts)], parts)
+            docs = docs_compared(turn.question, self.kb.records())
+            if len(docs) > 1:
+                titles = [self.kb.records()[d].title for d in docs]
+                return combine([self._extractive(self._part(turn, turn.question, [], doc))
+                                for doc in docs], titles)
+        return self._extract_one(turn)
+
+    def _part(self, turn: Turn, question: str, earlier: list[str], doc_id: str = "") -> Turn:
+        filters = Filters([doc_id], turn.filters.years) if doc_id else turn.filters
+        part = Turn(question=question, history=turn.history + earlier, filters=filters,
+                    top_k=turn.top_k, mode="extractive", part_of=turn.question)
+        return self._retrieve(self._prepare(part))
+
+    def _extract_one(self, turn: Turn) -> Answer:
         q = turn.info
         ground = Grounding(self.kb, self.kb.records())
         sources = sources_for(turn.passages, q, ground)

@@ -50,7 +50,8 @@ def build_citations(picks: list[Pick], ground) -> Answer:
         p = pick.source.passage
         n = len(citations) + 1
         citations.append(_citation(n, p, pick.start, pick.end, ground))
-        lines.append(f"{_lead(p, pick.quote)}{pick.quote}[{n}]")
+        intro = f"{pick.lead_text}……" if pick.lead_text else ""
+        lines.append(f"{_lead(p, pick.lead_text or pick.quote)}{intro}{pick.quote}[{n}]")
     text = "\n".join(lines)
     problems = check(text, citations)
     return Answer(text, abstained=False, verified=not problems, citations=citations,
@@ -103,3 +104,27 @@ def verify_llm_answer(answer: Answer, fallback: Answer) -> Answer:
                      f"以下为资料原文摘录。" + (f"{fallback.note}" if fallback.note else ""))
     fallback.mode = "llm-rejected"
     return fallback
+
+
+def combine(parts: list[Answer], labels: list[str]) -> Answer:
+    """One answer from the answers to each part, markers renumbered; a part the knowledge base
+    does not hold says so instead of vanishing."""
+    answered = [p for p in parts if not p.abstained]
+    if not answered:
+        first = parts[0]
+        first.note = "；".join(dict.fromkeys(p.note for p in parts if p.note))
+        return first
+    lines, citations, problems = [], [], []
+    for part, label in zip(parts, labels):
+        if part.abstained:
+            lines.append(f"关于“{label}”：{NOT_FOUND}")
+            continue
+        offset = len(citations)
+        lines.append(_MARKER.sub(lambda m: f"[{int(m.group(1)) + offset}]", part.answer))
+        for c in part.citations:
+            c.n += offset
+            citations.append(c)
+        problems += part.unverified_figures
+    return Answer("\n".join(lines), abstained=False, verified=not problems, citations=citations,
+                  unverified_figures=problems,
+                  note="；".join(dict.fromkeys(p.note for p in parts if p.note)))

@@ -32,11 +32,19 @@ def ask(ctx: click.Context, question: str, as_json: bool, history: tuple[str, ..
         data["citations"] = [{k: c[k] for k in keep} for c in data["citations"]]
         click.echo(json.dumps(data, ensure_ascii=False))
         return
+    _print_answer(answer)
+
+
+def _print_answer(answer) -> None:
+    """The answer, any warning, then the numbered sources with their quotes."""
     click.echo(answer.answer)
     if answer.note:
         click.secho(f"（{answer.note}）", fg="yellow")
-    if not answer.verified:
-        click.secho(f"未核实的数字：{'、'.join(answer.unverified_figures)}", fg="red")
+    if not answer.verified:  # a rejected LLM draft's figures are in the note, not here
+        click.secho(f"未核实：{'、'.join(answer.unverified_figures) or '回答未能与资料核对'}",
+                    fg="red")
+    if answer.citations:
+        click.echo("\n来源：")
     for c in answer.citations:
         where = " · ".join(x for x in (c.heading, c.date) if x)
         click.echo(f"[{c.n}] 《{c.title}》{f' {where}' if where else ''} — {c.source}")

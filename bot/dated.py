@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.extractive import Pick, Source, candidates, history_pick
-from bot.question import QuestionInfo
+from bot.question import QuestionInfo, question_kinds, split_subquestions
 
 _CONTENT_LEAD = 1.1  # content must beat a dated sentence by this factor to route via history
 
@@ -22,11 +22,18 @@ def dated_picks(picks: list[Pick], sources: list[Source], q: QuestionInfo,
         content[0].source.doc_id if content else None)
     if doc_id is None:
         return picks
-    dated = history_pick(None, ground.header_source(doc_id, sources), q, weights)
-    if dated is None:
+    headers = [s for s in sources if s.header and s.doc_id == doc_id] \
+        or ground.header_sources(doc_id, len(sources))
+    dated = []
+    for clause in date_clauses(q.text):
+        pick = history_pick(headers, clause, q.order, weights)
+        if pick is not None and all(pick.quote != d.quote for d in dated):
+            dated.append(pick)
+    if not dated:
         return picks
-    about_text = content and content[0].source.doc_id == doc_id and not _names_only_title(q, dated)
-    return [dated, content[0]] if about_text else [dated]
+    about_text = content and content[0].source.doc_id == doc_id and \
+        not _names_only_title(q, dated[0])
+    return dated + [content[0]] if about_text else dated
 
 
 def _names_only_title(q: QuestionInfo, dated: Pick) -> bool:
@@ -34,3 +41,9 @@ def _names_only_title(q: QuestionInfo, dated: Pick) -> bool:
     context = dated.source.context
     rest = [t for t in q.terms if t not in context and t not in dated.quote]
     return len(rest) <= 1
+
+
+def date_clauses(text: str) -> list[str]:
+    """The sub-questions asking for a date or a year ('哪天修订的？从哪天起施行？' -> both)."""
+    clauses = [c for c in split_subquestions(text) if question_kinds(c)[-1] in ("date", "year")]
+    return clauses or [text]

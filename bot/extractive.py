@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from bot.question import BODIES, QuestionInfo, mentions_body
-from bot.sentences import FIGURE_KINDS, fits_kind, has_unit, term_coverage
+from bot.question import BODIES, QuestionInfo, focus_found, mentions_body
+from bot.sentences import (FIGURE_KINDS, context_discounted, fits_kind, focus_near_figure,
+                           has_unit, term_coverage)
 from ingest.splitter import sentence_spans
 
 _CLAUSE = re.compile(r"[，,；;：:]")
 _ITEM = re.compile(r"^[（(][一二三四五六七八九十\d]+[）)]|^[一二三四五六七八九十]+、|^\d+[.、]")
-_MAX_QUOTE = 110
+_MAX_QUOTE = 80
 _EVENTS = ("通过", "修正", "修订", "修改", "施行", "公布", "发布", "批准")
 _HISTORY_DATE = re.compile(r"((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日")
 
@@ -73,9 +74,12 @@ def candidates(sources: list[Source], q: QuestionInfo, weights: dict[str, float]
                kind: str | None = None) -> list[Pick]:
     """Every sentence of every source, scored for this question (best first)."""
     kind = kind or q.kind
+    top = max((_fused(s) for s in sources), default=0.0) or 1.0
     picks = []
     for src in sources:
+        prior = 0.1 * (_fused(src) / top) ** 4 if _fused(src) else 0.1 / (1 + 0.5 * src.index)
         passage_cov = term_coverage(src.context + "\n" + src.text, weights)
+        telling = context_discounted(weights, src.context)
         spans = sentence_spans(src.text)
         lead = None
         for start, end in spans:
@@ -86,14 +90,21 @@ def candidates(sources: list[Source], q: QuestionInfo, weights: dict[str, float]
                 continue
             item_lead = lead if lead and lead[1] <= start else None
             framed = (src.text[item_lead[0]:item_lead[1]] if item_lead else "") + sentence
-            own = term_coverage(framed, weights)
+            own = term_coverage(framed, telling)
             cov = term_coverage(src.context + framed, weights)
-            fits = fits_kind(sentence, kind)
+            fits = fits_kind(framed if kind in ("who", "what") else sentence, kind)
             unit = bool(q.unit) and has_unit(sentence, q.unit)
+            near = kind in FIGURE_KINDS and focus_near_figure(sentence, q.focus)
             score = (0.4 * own + 0.15 * cov + 0.1 * passage_cov + 0.2 * fits + 0.05 * unit
-                     + 0.1 / (1 + 0.5 * src.index) + _body_bonus(src.context + framed, q))
+                     + 0.1 * near + prior
+                     + _body_bonus(src.context + framed, q))
             picks.append(Pick(src, start, end, max(own, cov), fits, score, item_lead))
     return sorted(picks, key=lambda p: -p.score)
+
+
+def _fused(src: Source) -> float:
+    """The retrieval score of the passage (fused ranks), 0 for added history headers."""
+    return float(getattr(src.passage, "score", 0.0) or 0.0) if not src.header else 0.0
 
 
 def choose(picks: list[Pick], q: QuestionInfo, weights: dict[str, float],
@@ -119,22 +130,21 @@ def choose(picks: list[Pick], q: QuestionInfo, weights: dict[str, float],
     return chosen
 
 
-def history_pick(content: Pick | None, header: Source | None, q: QuestionInfo,
+def history_pick(headers: list[Source], asked_text: str, order: str,
                  weights: dict[str, float]) -> Pick | None:
     """For 'when was it adopted/amended/in force': the dated line of the law's history that
-    the question means (通过/修正/施行…, the latest or the earliest)."""
-    if header is None:
-        return None
-    lines = [(s, e) for s, e in sentence_spans(header.text) if _HISTORY_DATE.search(header.text[s:e])]
+    `asked_text` means (通过/修正/施行…; the latest unless it asks for the first)."""
+    lines = [(src, s, e) for src in headers for s, e in sentence_spans(src.text)
+             if _HISTORY_DATE.search(src.text[s:e])]
     if not lines:
         return None
-    asked = [ev for ev in _EVENTS if ev in q.text or (ev == "修正" and "修宪" in q.text)]
-    matching = [(s, e) for s, e in lines if any(ev in header.text[s:e] for ev in asked)] or lines
-    if q.order == "earliest" or ("通过" in asked and not q.order and "修" not in q.text):
-        span = min(matching, key=lambda se: _date_key(header.text[se[0]:se[1]]))
-    else:
-        span = max(matching, key=lambda se: _date_key(header.text[se[0]:se[1]]))
-    return Pick(header, span[0], span[1], term_coverage(header.context, weights), True, 1.0)
+    asked = [ev for ev in _EVENTS if ev in asked_text or (ev == "修正" and "修宪" in asked_text)]
+    matching = [ln for ln in lines if any(ev in ln[0].text[ln[1]:ln[2]] for ev in asked)] or lines
+    key = lambda ln: _date_key(ln[0].text[ln[1]:ln[2]])  # noqa: E731
+    first = order == "earliest" or ("通过" in asked and not order and "修" not in asked_text)
+    src, start, end = min(matching, key=key) if first else max(matching, key=key)
+    line = src.text[start:end]
+    return Pick(src, start, end, term_coverage(src.context + line, weights), True, 1.0)
 
 
 def _date_key(line: str) -> tuple[int, int, int]:
@@ -157,6 +167,11 @@ def trim(pick: Pick, q: QuestionInfo, weights: dict[str, float]) -> Pick:
                 break
             window = text[s:e]
             score = term_coverage(window, weights) + 0.5 * fits_kind(window, q.kind)
+            score += 0.3 * any(focus_found(t, window) for t in q.focus)
+            if q.unit:
+                score += 0.3 * has_unit(window, q.unit)
+            if q.kind in FIGURE_KINDS:
+                score += 0.3 * focus_near_figure(window, q.focus)
             score -= 0.001 * (e - s)  # prefer the shorter of equal windows
             if score > best_score:
                 best, best_score = (s, e), score

@@ -15,7 +15,7 @@ _UNITS = {"十": 10, "百": 100, "千": 1000}
 _BIG = {"万": 10_000, "亿": 100_000_000}
 CN_CHARS = "零〇○一二三四五六七八九十百千万亿两"
 # A lone Chinese numeral is a figure only before a unit or measure word (一般, 统一 are not).
-_MEASURE = "年月日天个次件条款项章节名人家位岁元倍分号届场篇期批级类种周小时秒季度轮"
+_MEASURE = "年月日天个次件条款项章节名人家位岁元倍分号届场篇期批类种周小时秒季度轮"
 
 _ARABIC = re.compile(r"(\d+(?:[,，]\d{3})*(?:\.\d+)?)\s*(万|亿)?\s*(%|％)?")
 _FRACTION_CN = re.compile(rf"([{CN_CHARS}\d]+)分之([{CN_CHARS}\d]+)")

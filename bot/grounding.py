@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from bot.evidence import Evidence
 from bot.extractive import Pick, Source
@@ -14,7 +15,8 @@ from ingest.store import DocRecord
 from ingest.tokens import normalize
 
 _HISTORY_KINDS = ("date", "year")
-_CONTEXT_WEIGHT = 0.3  # terms of the earlier question count, but less than the question's own
+_CONTEXT_WEIGHT = 0.3
+_UNSEEN_WEIGHT = 2.0  # terms of the earlier question count, but less than the question's own
 
 
 class Grounding:
@@ -28,25 +30,30 @@ class Grounding:
         rec = self.records.get(doc_id)
         return _doc_text(self.kb, doc_id, rec.version if rec else "") or ""
 
-    def header_source(self, doc_id: str, sources: list[Source]) -> Source | None:
-        """The history header of a document, from the sources or fetched."""
-        for src in sources:
-            if src.doc_id == doc_id and src.header:
-                return src
-        head = self.header(doc_id)
-        return Source(len(sources), head.text, context_of(head), doc_id, head, header=True) \
-            if head else None
+    def header_sources(self, doc_id: str, first_index: int) -> list[Source]:
+        """The history header of a document (one passage, or a few for a long history)."""
+        return [Source(first_index + i, h.text, context_of(h), doc_id, h, header=True)
+                for i, h in enumerate(self.headers(doc_id))]
 
-    def header(self, doc_id: str) -> Passage | None:
+    def article_text(self, doc_id: str, article: str) -> list[str]:
         rec = self.records.get(doc_id)
         if rec is None:
-            return None
+            return []
+        got = self.kb.store.chunks.get(
+            where={"$and": [{"doc_id": doc_id}, {"version": rec.version}, {"article": article}]},
+            include=["documents"])
+        return got["documents"]
+
+    def headers(self, doc_id: str) -> list[Passage]:
+        rec = self.records.get(doc_id)
+        if rec is None:
+            return []
         got = self.kb.store.chunks.get(
             where={"$and": [{"doc_id": doc_id}, {"version": rec.version}, {"kind": "header"}]},
-            include=["documents", "metadatas"], limit=1)
-        if not got["ids"]:
-            return None
-        return Passage(got["ids"][0], got["documents"][0], got["metadatas"][0])
+            include=["documents", "metadatas"])
+        heads = [Passage(cid, text, meta) for cid, text, meta in
+                 zip(got["ids"], got["documents"], got["metadatas"])]
+        return sorted(heads, key=lambda p: p.meta["position"])
 
 
 _texts: dict[tuple[str, str], str] = {}
@@ -74,11 +81,11 @@ def sources_for(passages: list[Passage], q: QuestionInfo, ground: Grounding) -> 
     if q.kind in _HISTORY_KINDS:
         have = {p.chunk_id for p in passages}
         for doc_id in dict.fromkeys(p.doc_id for p in passages[:3]):
-            head = ground.header(doc_id)
-            if head is not None and head.chunk_id not in have:
-                have.add(head.chunk_id)
-                sources.append(Source(len(sources), head.text, context_of(head), doc_id, head,
-                                      header=True))
+            for head in ground.headers(doc_id):
+                if head.chunk_id not in have:
+                    have.add(head.chunk_id)
+                    sources.append(Source(len(sources), head.text, context_of(head), doc_id,
+                                          head, header=True))
     return sources
 
 
@@ -88,7 +95,10 @@ def term_weights(q: QuestionInfo, keywords: KeywordIndex) -> dict[str, float]:
     df = keywords.document_frequency
     weights = {}
     for term in q.terms:
-        weights[term] = _idf(df(normalize(term)), n)
+        freq = df(normalize(term))
+        # A word no document contains is more often the member's phrasing than a missing topic;
+        # the focus check catches missing topics, so it weighs like an ordinary word here.
+        weights[term] = _idf(freq, n) if freq else _UNSEEN_WEIGHT
     for term in q.context_terms:
         weights.setdefault(term, _CONTEXT_WEIGHT * _idf(df(normalize(term)), n))
     return weights
@@ -98,13 +108,28 @@ def _idf(df: int, n: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
+_REFERENCE = re.compile(r"第[一二三四五六七八九十百零〇\d]+条")
+
+
+def referenced_text(picks: list[Pick], ground: Grounding) -> str:
+    """Articles the chosen sentences point to ('第三十一条第六项规定的信访事项'): what they
+    mean is written there."""
+    texts = []
+    for pick in picks:
+        own = pick.source.passage.meta.get("article", "") if pick.source.passage else ""
+        for ref in dict.fromkeys(_REFERENCE.findall(pick.quote)):
+            if ref != own and not pick.quote.startswith(ref):
+                texts += ground.article_text(pick.source.doc_id, ref)
+    return "\n".join(texts)
+
+
 def evidence_for(picks: list[Pick], ground: Grounding) -> Evidence:
     docs = {p.source.doc_id for p in picks}
     recs = [ground.records[d] for d in docs if d in ground.records]
     laws = [r for r in recs if r.kind == "law"]
     return Evidence(
         sentences=" ".join(p.quote for p in picks),
-        passages=" ".join(p.source.text for p in picks),
+        passages=" ".join(p.source.text for p in picks) + referenced_text(picks, ground),
         titles=" ".join(p.source.context for p in picks),
         doc_years={y for r in recs for y in (r.years or [r.year])},
         doc_texts=" ".join(ground.doc_text(d) for d in docs),

@@ -13,9 +13,10 @@ from ingest.tokens import STOPWORDS, normalize
 
 # Order matters: the first matching rule names the kind.
 _KINDS = [
-    ("article", r"第几条|哪一条规定|哪条规定|哪一条法律|第几款|哪一款"),
+    ("article", r"第几|哪一条规定|哪条规定|哪一条法律|哪一款"),
     ("year", r"哪一年|哪年|何年|什么年份|哪一年度"),
     ("date", r"哪天|哪一天|何时|什么时候|几月几日|什么日期|哪日|日期|从何时|哪个日子"),
+    ("frequency", r"(多久|多长时间|隔多久).{0,8}一次|频率|多久.{0,3}(升挂|举行|召开)"),
     ("duration", r"多长时间|多久|多长|期限|几天|多少天|多少日|几日|几个月|多少个月|多少个?工作日|几年|多少年"
                  r"|任期"),
     ("ratio", r"多大比例|比例|几分之几|百分之多少|多少比例"),
@@ -24,7 +25,7 @@ _KINDS = [
     ("yesno", r"是否|有没有|能不能|可不可以|能否|吗[？?]?$"),
 ]
 _SUBQUESTION = re.compile(r"[？?]|，其中|；|另外")
-_UNIT = re.compile(r"(?:多少|几)(个)?(工作日|场次|[件家名条场篇次项位种类天日月年元人届]|钱|岁)")
+_UNIT = re.compile(r"(?:多少|几)(个)?(工作日|场次|[件家名条场篇次项位种类天日月年元人届号]|钱|岁)")
 _UNIT_ALIASES = {"天": "日天", "日": "日天", "钱": "元", "人": "人名", "名": "名人",
                  "场次": "场", "场": "场"}
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
@@ -34,6 +35,9 @@ _EARLIEST = re.compile(r"最初|最早|首次|第一次|当初|原先|刚通过"
 _TITLE = re.compile(r"《([^》]{2,40})》")
 _FOLLOWUP_START = re.compile(r"^(那|那么|那如果|那要是|这个|这种|这|该|此|它|其|上述|还有|另外|同样|如果是)")
 _PLACE_SUFFIX = re.compile(r"(省|市|县|自治区|自治州|区)$")
+_PROVINCES = set("北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 "
+                 "湖南 广东 海南 四川 贵州 云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 "
+                 "澳门".split())
 _NOT_PLACES = {"全国", "地方", "各级", "本级", "中国", "中华人民共和国", "国家", "城乡"}
 
 # Bodies a question may name; evidence about another body does not answer it.
@@ -61,7 +65,8 @@ _QUESTION_WORDS = set("多少 几 什么 哪 哪些 哪个 哪位 谁 怎么 怎
 # Words a member says around the question that no document will echo.
 _FILLER = set("如果 里面 一名 一份 对方 现在 其中 那样 时要 内要 天起 一般 情况 要求 需要 应该 "
               "得 先 还 还能 能 给 咱们 方面 具体 原话 大概 这部 那部 这个 那个 这项 那项 时候 好几个 同一个 一起 "
-              "被评 出去 拿下 起来 加起来 是从 开始 搞 光 就是 到底 究竟 一下子 怎么说 "
+              "被评 出去 拿下 起来 加起来 是从 开始 搞 光 就是 到底 究竟 一下子 怎么说 现行 去年 今年 "
+              "一共 总共 拿到 那场 那次 开了个 来定 主要 "
               "的话 程序 上得 办不完 当初 最初 最近 一次 那次 那版 这次 分别 各自 另外 "
               "加进去 进去 规定 按规定 明文规定 算不算 不算 指 叫 改叫 说 讲 提到 属于 "
               "我 我们 你 他 她 他们 要 才 就 又 再 呢 吗 啊".split())
@@ -113,6 +118,7 @@ class QuestionInfo:
     followup: bool = False
     context_terms: list[str] = field(default_factory=list)  # from the earlier question
     focus: list[str] = field(default_factory=list)  # what the question word asks about
+    focus_candidates: list[tuple[str, str]] = field(default_factory=list)
     stated: list[float] = field(default_factory=list)  # figures the question itself gives
 
 
@@ -132,7 +138,8 @@ def analyze(question: str, history: list[str] | None = None) -> QuestionInfo:
     info.places = places_in(text)
     info.bodies = bodies_named(text)
     info.terms = content_terms(text)
-    info.focus = focus_terms(text)
+    info.focus_candidates = focus_candidates(text)
+    info.focus = choose_focus(info.focus_candidates, lambda word: True)
     info.stated = stated_figures(text)
     info.followup = bool(history) and is_followup(text)
     return info
@@ -181,7 +188,8 @@ def places_in(text: str) -> list[str]:
     found = []
     for word, flag in pos_tags(text):
         stem = _PLACE_SUFFIX.sub("", word)
-        if flag == "ns" and len(stem) >= 2 and word not in _NOT_PLACES and stem not in _NOT_PLACES:
+        named = stem != word or stem in _PROVINCES  # 淄博市, 山东 — not jieba's guesses like 法里
+        if flag == "ns" and named and len(stem) >= 2 and stem not in _NOT_PLACES:
             found.append(stem)
     return list(dict.fromkeys(found))
 
@@ -248,24 +256,58 @@ def _trim_edges(word: str) -> str:
 
 # Words that name no topic of their own: 数量, 时间 — "提案数量" asks about 提案.
 _GENERIC = set("数量 数目 总数 人数 次数 时间 期限 日期 情况 内容 规定 要求 标准 方式 名称 名字 "
-               "问题 事项 工作 多少 比例".split())
+               "问题 事项 工作 单位 多少 比例 一款 一条 这条 这款 该款 该条 一句 这句 原文 原话 具体 "
+               "口径".split())
 _ASKING = re.compile(r"是谁|是多少|有多少|多少|几[个件家名条场篇次项位种类年天日月]?|什么|哪|多久|多长|"
                      r"何时|怎么|如何|是否|吗")
 
 
-def focus_terms(text: str) -> list[str]:
-    """The two words right before the question word of the last sub-question: what is asked
-    about ("秘书长是谁" -> 秘书长). An answer that never mentions them answers something else."""
+_NOUNISH = ("n", "l", "j", "vn", "an", "eng")
+_FUNCTION_CHARS = set("能会要可用来去得着把被让给就都还也才人上下里中")
+
+
+def focus_candidates(text: str) -> list[tuple[str, str]]:
+    """Words before the question word of the last sub-question, nearest first, with their
+    part of speech: what is asked about is among them ("秘书长是谁" -> 秘书长)."""
+    from ingest.tokens import pos_tags
+
     clauses = [c for c in _SUBQUESTION.split(text) if _ASKING.search(c)]
     if not clauses:
         return []
     clause = clauses[-1]
     asking = _ASKING.search(clause)
-    keep = [t for t in content_terms(clause[:asking.start()], unique=False)
-            if t not in _GENERIC and not t.isdigit()]
-    after = [t for t in content_terms(clause[asking.end():]) if t not in _GENERIC
-             and not t.isdigit()]
-    return keep[-1:] or after[:1]
+    out = []
+    for word, flag in reversed(pos_tags(clause[:asking.start()])):
+        word = _trim_edges(word)
+        if (len(word) < 2 or word in _GENERIC or word in _FILLER or word in STOPWORDS
+                or word in _QUESTION_WORDS or word.isdigit()):
+            continue
+        if len(word) == 2 and any(ch in _FUNCTION_CHARS for ch in word):
+            continue  # 能管, 人用: jieba's splits of speech, not topics
+        out.append((word, flag))
+    return out
+
+
+def choose_focus(candidates: list[tuple[str, str]], known) -> list[str]:
+    """The nearest noun — or a verb the documents use as a term (提案, 留置) — is the focus;
+    `known(word)` says whether the documents use the word at all."""
+    for word, flag in candidates:
+        if flag.startswith(_NOUNISH) or (flag.startswith("v") and known(word)):
+            return [word]
+    return []
+
+
+def aliases(term: str) -> list[str]:
+    """The term as documents write it: 国企改革 -> 国有企业改革, 党的领导 -> 中国共产党领导."""
+    out = list(SYNONYMS.get(term, ()))
+    for short, full in _EXPANSIONS.items():
+        if short in term:
+            out.append(term.replace(short, full))
+    return out
+
+
+_EXPANSIONS = {"国企": "国有企业", "人大": "人民代表大会", "政协": "政治协商会议",
+               "党的领导": "中国共产党领导", "监委": "监察委员会", "常委会": "常务委员会"}
 
 
 def focus_found(term: str, text: str) -> bool:
@@ -273,7 +315,7 @@ def focus_found(term: str, text: str) -> bool:
     from ingest.tokens import normalize
 
     text = normalize(text)
-    if term in text or any(alias in text for alias in SYNONYMS.get(term, ())):
+    if term in text or any(alias in text for alias in aliases(term)):
         return True
     if len(term) == 2:
         return re.search(re.escape(term[0]) + ".{0,2}" + re.escape(term[1]), text) is not None
@@ -285,3 +327,10 @@ def stated_figures(text: str) -> list[float]:
     from bot.figures import find_figures
 
     return [f.value for f in find_figures(text)]
+
+
+def split_subquestions(text: str) -> list[str]:
+    """'哪天修订的？修订后从哪天起施行？' -> the two questions; one question stays whole."""
+    parts = [p.strip("，,；; ") for p in re.split(r"(?<=[？?])|；|另外", text)]
+    asking = [p for p in parts if p and _clause_kind(p)]
+    return asking if len(asking) > 1 else [text]

@@ -84,6 +84,29 @@ def titles_named(question: str, records: dict[str, DocRecord]) -> set[str]:
     return {d for n, d in hits if n == longest}
 
 
+_SEPARATELY = re.compile(r"分别|各自|各是|各为|和|与|及")
+
+
+def docs_compared(question: str, records: dict[str, DocRecord]) -> list[str]:
+    """'国旗法和国歌法分别是哪天施行的' names two documents to answer from one by one."""
+    if not _SEPARATELY.search(question):
+        return []
+    found = []
+    for rec in records.values():
+        for name in {rec.title, short_title(rec.title)}:
+            if len(name) >= 2 and name in question:
+                found.append((question.index(name), len(name), rec.doc_id, name))
+    # the longest name at each place wins: 宪法修正案 over 宪法
+    found.sort(key=lambda f: (f[0], -f[1]))
+    chosen, covered = [], []
+    for pos, length, doc_id, name in found:
+        if any(pos < end and pos + length > start for start, end in covered):
+            continue
+        covered.append((pos, pos + length))
+        chosen.append(doc_id)
+    return list(dict.fromkeys(chosen))
+
+
 class HybridSearch:
     def __init__(self, kb: KnowledgeBase, weights: FusionWeights | None = None):
         self.kb = kb

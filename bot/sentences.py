@@ -5,18 +5,19 @@ from __future__ import annotations
 import re
 
 from bot.figures import find_figures
-from bot.question import SYNONYMS, unit_chars
+from bot.question import aliases, unit_chars
 from ingest.tokens import normalize
 
 _DATE = re.compile(r"((?:19|20)\d{2}|[一二〇○零九八]{4})年\s*\d{1,2}月(\d{1,2}日)?|\d{1,2}月\d{1,2}日")
 _YEAR = re.compile(r"(?:19|20)\d{2}年|[一二][〇○零一二三四五六七八九]{3}年")
 _DURATION_UNIT = re.compile(r"^\s*(?:个)?(?:工作日|小时|日|天|个月|月|年|周)")
 _ORG = re.compile(r"委员会|机关|机构|部门|政府|法院|检察院|主席|主任|单位|组织|代表大会|国务院|团体|"
-                  r"办公厅|常委会|公安|监委")
-_ARTICLE = re.compile(r"第[一二三四五六七八九十百零〇\d]+条")
+                  r"办公厅|常委会|公安|监委|[\u4e00-\u9fff]{1,6}(?:部|局|署|厅|办公室)(?![分队])")
+_FREQUENCY = re.compile(r"每[日天年月周季届次]|定期|经常|随时")
+_ARTICLE = re.compile(r"第[一二三四五六七八九十百零〇\d]+[条款号届次项]")
 _RATIO = re.compile(r"分之|%|％|半数|多数")
 _SKIP_AFTER_FIGURE = "余多个近约"
-FIGURE_KINDS = {"count", "duration", "date", "year", "ratio", "article"}
+FIGURE_KINDS = {"count", "duration", "date", "year", "ratio", "article", "frequency"}
 
 
 def term_coverage(text: str, weights: dict[str, float]) -> float:
@@ -27,7 +28,7 @@ def term_coverage(text: str, weights: dict[str, float]) -> float:
     norm = normalize(text)
     got = 0.0
     for term, weight in weights.items():
-        if term in norm or any(alias in norm for alias in SYNONYMS.get(term, ())):
+        if term in norm or any(alias in norm for alias in aliases(term)):
             got += weight
         elif len(term) >= 2:
             got += weight * 0.6 * _bigram_share(term, norm)
@@ -86,6 +87,28 @@ def fits_kind(text: str, kind: str) -> bool:
         return bool(_RATIO.search(text))
     if kind == "who":
         return bool(_ORG.search(text))
+    if kind == "frequency":
+        return bool(_FREQUENCY.search(text))
     if kind == "article":
         return bool(_ARTICLE.search(text))
     return True
+
+
+def focus_near_figure(text: str, focus: list[str], window: int = 12) -> bool:
+    """A figure close to the word asked about: '留置时间不得超过三个月' for 留置…多久,
+    '636件提案' for 提案数量."""
+    norm = normalize(text)
+    spans = counts(text)
+    for term in focus:
+        for m in re.finditer(re.escape(term), norm):
+            if any(0 <= s - m.end() <= window or 0 <= m.start() - e <= 2 for s, e in spans):
+                return True
+    return False
+
+
+def context_discounted(weights: dict[str, float], context: str, factor: float = 0.3
+                       ) -> dict[str, float]:
+    """Words the title already says (淄博, 政协 in a report on 淄博政协) tell its sentences
+    apart less than the words they do not share."""
+    return {t: w * factor if term_coverage(context, {t: 1.0}) >= 0.5 else w
+            for t, w in weights.items()}

@@ -9,7 +9,7 @@ from collections import Counter
 from ingest.splitter import HEADER_END, Chunk
 
 # Bump when splitting or index text changes: every document is then re-indexed once.
-PIPELINE_VERSION = "split-v1"
+PIPELINE_VERSION = "split-v2"
 
 
 def content_version(raw: bytes) -> str:

@@ -36,8 +36,10 @@ class KnowledgeBase:
 
     def check_embedder(self, claim: bool = False) -> None:
         """Refuse a store built by another model, before loading or using any model."""
-        self.store.check_embedder(embedder_identity(self.settings),
-                                  self.embedder.dim if claim else 0, claim=claim)
+        identity = embedder_identity(self.settings)
+        self.store.check_embedder(identity, 0)
+        if claim and self.store.embedder() is None:  # the first ingest claims the store
+            self.store.check_embedder(identity, self.embedder.dim, claim=True)
 
     # ---- freshness -----------------------------------------------------------------------
     def fresh(self, force: bool = False) -> "KnowledgeBase":
@@ -49,6 +51,7 @@ class KnowledgeBase:
             generation = self.store.generation()
             self._checked_at = now
             if generation != self._records_gen:
+                self.check_embedder()  # another process may have built the store meanwhile
                 self._records = {r.doc_id: r for r in self.store.records()}
                 self._records_gen = generation
             if generation != self.keywords.generation:

@@ -101,7 +101,7 @@ def ingest_paths(paths: list[Path], settings: Settings, kb: KnowledgeBase | None
     summary.outcomes.extend(skipped)
     with ingest_lock(settings.data):
         kb = kb or KnowledgeBase(settings)
-        kb.check_embedder(claim=True)
+        kb.check_embedder()  # refuse another model's store before loading any model
         kb.store.recover()
         kb.fresh(force=True)
         batch: list[_Prepared] = []
@@ -156,6 +156,7 @@ def _write(batch: list[_Prepared], kb: KnowledgeBase, summary: IngestSummary) ->
     """Embed the batch in one model call, then commit document by document."""
     if not batch:
         return
+    kb.check_embedder(claim=True)  # loads the model only now: unchanged files never need it
     texts = [t for p in batch for t in p.index_texts]
     t0 = time.perf_counter()
     vectors = kb.embedder.embed_passages(texts, kb.settings.embed_batch_size)

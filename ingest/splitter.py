@@ -19,7 +19,9 @@ _SENT_END = "。！？；!?;…"
 _CLAUSE_END = "，、,：:"
 _OPEN_QUOTES = "“‘「『《（(【"
 _CLOSE_QUOTES = "”’」』》）)】"
-_DIGITISH = set("0123456789０１２３４５６７８９.．%％" + CN_NUM + "年月日号点")
+# 亿/元 keep "3.92亿元" whole and 分之 keeps "三分之二" whole (both promised by _safe_boundary).
+_DIGITISH = set("0123456789０１２３４５６７８９.．%％" + CN_NUM + "亿元分之年月日号点")
+_HEADER_FACTOR = 4
 _PART_LEVEL = {"编": 1, "分编": 2, "章": 3, "节": 4}
 
 
@@ -77,7 +79,9 @@ def _can_merge(pending: list[_Block], block: _Block, text: str, max_chars: int,
 
 def _emit(blocks: list[_Block], text: str, max_chars: int) -> list[Chunk]:
     first, last = blocks[0], blocks[-1]
-    spans = split_span(text, first.start, last.end, max_chars)
+    # A law's history stays one passage where it can: "最近一次修正" needs all its lines.
+    limit = max_chars * _HEADER_FACTOR if first.kind == "header" else max_chars
+    spans = split_span(text, first.start, last.end, limit)
     return [Chunk(text[s:e], s, e, 0, list(first.headings), first.kind, first.article)
             for s, e in spans]
 

@@ -98,7 +98,9 @@ class Store:
 
     # ---- embedder identity -------------------------------------------------------------
     def embedder(self) -> str | None:
-        return (self.chunks.metadata or {}).get("embedder")
+        # Read afresh: another process may have claimed the store since this one opened it.
+        chunks = self.client.get_collection(CHUNKS, embedding_function=None)
+        return (chunks.metadata or {}).get("embedder")
 
     def check_embedder(self, identity: str, dim: int, *, claim: bool = False) -> None:
         """Refuse to mix vectors of two models; the first ingest claims the store for its model."""
@@ -165,6 +167,10 @@ class Store:
         rec.version, rec.chunks = rec.pending_version, rec.pending_chunks
         rec.pending_version, rec.pending_chunks = "", 0
         rec.updated_at = time.time()
+        # Bump on both sides of the switch: a process killed right after the record write
+        # still leaves a new generation behind, so no reader keeps a keyword index (or record
+        # cache) of the old version as if it were current.
+        self._bump()
         self._put_record(rec, text)
         self._bump()
         self.chunks.delete(where={"$and": [{"doc_id": rec.doc_id},
@@ -173,6 +179,7 @@ class Store:
     def remove(self, doc_id: str) -> bool:
         if not self.docs.get(ids=[doc_id])["ids"]:
             return False
+        self._bump()  # before as well as after the delete: see `commit`
         self.docs.delete(ids=[doc_id])  # invisible from here on; chunks are now orphans
         self._bump()
         self.chunks.delete(where={"doc_id": doc_id})

@@ -58,10 +58,12 @@ def http_endpoint(reply: Callable[[BaseHTTPRequestHandler], None]) -> Iterator[t
             self.body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             requests.append((self.path, json.loads(self.body or b"{}")))
             reply(self)
+            self.close_connection = True  # no idle keep-alive threads left behind
 
         def do_GET(self):  # noqa: N802
             requests.append((self.path, {}))
             reply(self)
+            self.close_connection = True
 
         def log_message(self, *args):  # keep pytest output clean
             pass
@@ -117,6 +119,7 @@ def send(handler: BaseHTTPRequestHandler, status: int, content_type: str, body: 
     handler.send_response(status)
     handler.send_header("Content-Type", content_type)
     handler.send_header("Content-Length", str(len(body)))
+    handler.send_header("Connection", "close")
     handler.end_headers()
     handler.wfile.write(body)
 
@@ -131,6 +134,7 @@ def start_stream(handler: BaseHTTPRequestHandler) -> None:
     handler.send_response(200)
     handler.send_header("Content-Type", "text/event-stream")
     handler.send_header("Transfer-Encoding", "chunked")
+    handler.send_header("Connection", "close")
     handler.end_headers()
 
 
@@ -145,6 +149,7 @@ def relay_to(upstream_base: str) -> Iterator[tuple[str, list]]:
             handler.send_response(upstream.status_code)
             handler.send_header("Content-Type", upstream.headers.get("Content-Type", ""))
             handler.send_header("Transfer-Encoding", "chunked")
+            handler.send_header("Connection", "close")
             handler.end_headers()
             for piece in upstream.iter_raw():
                 send_chunk(handler, piece)

@@ -2,7 +2,7 @@
 
 Backends, in order: xllamacpp (a prebuilt wheel of llama.cpp's own C++ server — installs in seconds,
 see .ci/install-llm-server.sh), then llama-cpp-python's `python -m llama_cpp.server`.
-Run as a script (`python llm_server.py MODEL PORT N_CTX THREADS`) it serves with xllamacpp.
+Run as a script (`python llm_server.py MODEL N_CTX THREADS PORT`) it serves with xllamacpp.
 """
 
 from __future__ import annotations
@@ -48,7 +48,10 @@ def running_llm_server(n_ctx: int = 2048, threads: int = 2,
     command = _server_command(gguf_path(), port, n_ctx, threads)
     with tempfile.TemporaryFile() as log:
         # A file, not a pipe: a chatty server would block on a full pipe nobody reads.
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        # PASSIVE: on 2 cores, OpenMP workers spinning at barriers starve the HTTP thread and the
+        # test's client: generation sometimes fell to ~2 tokens/s instead of ~40.
+        env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             base_url = f"http://127.0.0.1:{port}/v1"
             _wait_ready(proc, base_url, ready_timeout_s, log)

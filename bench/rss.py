@@ -1,0 +1,133 @@
+"""Run one measured pipeline in a fresh interpreter and read its peak RSS.
+
+Every ingest or query measurement runs as `python -m bench.rss JOBFILE` in a new process, so
+the model, Chroma's caches and the allocator's high-water mark of one pipeline never mix with
+another's. The parent reaps the child with `os.wait4`, whose `ru_maxrss` is the peak resident
+set size of exactly that child (kernel-tracked, no sampling); the child also reports its own
+`getrusage(RUSAGE_SELF)` as a cross-check. The job's result travels back as a JSON file.
+
+A job is "module:function"; the function takes the params dict and returns a JSON-able dict.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class JobFailed(RuntimeError):
+    pass
+
+
+def load_1min() -> float:
+    """The machine's 1-minute load average (2 cores here: above 2 means contention)."""
+    return round(os.getloadavg()[0], 2)
+
+
+class Job:
+    """A measured child process: `start()`, then `wait()` (or `stop()` for a server)."""
+
+    def __init__(self, target: str, params: dict, label: str = ""):
+        self.target, self.params, self.label = target, params, label or target
+        self._tmp = tempfile.TemporaryDirectory(prefix="cppcc-bench-job-")
+        self._out = Path(self._tmp.name) / "result.json"
+        self.proc: subprocess.Popen | None = None
+        self.started = 0.0
+
+    def start(self) -> "Job":
+        spec = Path(self._tmp.name) / "job.json"
+        spec.write_text(json.dumps({"target": self.target, "params": self.params,
+                                    "out": str(self._out)}, ensure_ascii=False), "utf-8")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.started = time.perf_counter()
+        # The child's stdout goes to our stderr: the parent's stdout carries only the tables.
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench.rss", str(spec)],
+                                     cwd=str(PROJECT_ROOT), env=env, stdout=_stderr_fd())
+        return self
+
+    def wait(self, timeout: float | None = None, ok_signal: int | None = None) -> dict:
+        """Block until the child exits (killed after `timeout` s); its result with
+        `peak_rss_mb` and `process_s` added."""
+        assert self.proc is not None, "start() first"
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while True:
+                pid, status, usage = os.wait4(self.proc.pid, 0 if deadline is None else os.WNOHANG)
+                if pid:
+                    break
+                if time.monotonic() > deadline:
+                    os.kill(self.proc.pid, signal.SIGKILL)
+                    deadline = None
+                time.sleep(0.1)
+        except BaseException:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            os.waitpid(self.proc.pid, 0)
+            self.proc.returncode = -9
+            self._tmp.cleanup()
+            raise
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        process_s = time.perf_counter() - self.started
+        try:
+            if ok_signal is not None and self.proc.returncode == -ok_signal:
+                result = {}  # a server stopped by our signal (uvicorn re-raises it at exit)
+            elif self.proc.returncode != 0 or not self._out.exists():
+                raise JobFailed(f"{self.label}: the measured process exited with "
+                                f"{self.proc.returncode} (see its output above)")
+            else:
+                result = json.loads(self._out.read_text("utf-8"))
+        finally:
+            self._tmp.cleanup()
+        result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # Linux: KiB
+        result["process_s"] = round(process_s, 2)
+        return result
+
+    def running(self) -> bool:
+        """True while the child lives (without reaping it: wait() still gets its rusage)."""
+        assert self.proc is not None
+        try:
+            return os.waitid(os.P_PID, self.proc.pid,
+                             os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+        except ChildProcessError:
+            return False
+
+    def stop(self, timeout: float = 30.0) -> dict:
+        """Ask a server child to finish (SIGTERM, then SIGKILL after `timeout` s) and reap it."""
+        assert self.proc is not None
+        # os.kill, not Popen.terminate: that would poll() and reap the child, losing its rusage.
+        os.kill(self.proc.pid, signal.SIGTERM)
+        return self.wait(timeout, ok_signal=signal.SIGTERM)
+
+
+def _stderr_fd() -> int | None:
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # a captured stream: inherit instead
+        return None
+
+
+def run_job(target: str, params: dict, label: str = "") -> dict:
+    """Run `target(params)` in a fresh interpreter; its result plus peak RSS and process time."""
+    return Job(target, params, label).start().wait()
+
+
+def _child(spec_path: str) -> int:
+    spec = json.loads(Path(spec_path).read_text("utf-8"))
+    module, func = spec["target"].split(":")
+    result = getattr(importlib.import_module(module), func)(spec["params"]) or {}
+    result["self_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    Path(spec["out"]).write_text(json.dumps(result, ensure_ascii=False), "utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1]))

@@ -1,0 +1,546 @@
+"""The HTTP API: ask (JSON or server-sent events), documents (list, upload, delete) and health.
+
+A thin face over `Bot` and the ingest pipeline. The Gradio UI mounts onto this same app at "/",
+so every route here lives under /api and none is "/".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from bot.answer import Answer
+from bot.chain import Bot, get_bot
+from bot.errors import AnswerError
+from bot.llm import llm_health
+from cppcc_kb.errors import KBError
+from cppcc_kb.settings import Settings
+from ingest.documents import remove_documents
+from ingest.embedder import embedder_identity
+from ingest.errors import FileRejected, StoreLocked
+from ingest.manifest import MANIFEST
+from ingest.pipeline import IngestSummary, ingest_paths
+
+logger = logging.getLogger("cppcc_kb.api")
+
+EXAMPLE_QUESTION = "淄博有多少家“政协委员工作室”？"
+EXAMPLE_BODY = json.dumps({"question": EXAMPLE_QUESTION}, ensure_ascii=False)
+MAX_UPLOAD_FILES = 20  # per request; bounds the temporary disk one upload can take
+_MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the files' bytes
+_STAFF_HELP = "send the staff token as `Authorization: Bearer TOKEN` or `X-Staff-Token: TOKEN`"
+
+
+# ---- request and response bodies -----------------------------------------------------------
+class AskFilters(BaseModel):
+    """Narrow the search to some documents and/or years."""
+
+    # Unknown keys pass through to Filters.parse, whose message names the keys to use instead.
+    model_config = ConfigDict(extra="allow")
+
+    doc_ids: list[str] = Field(default_factory=list, examples=[["doc-f29b92906d"]],
+                               description="Only these documents (ids from GET /api/documents).")
+    years: list[int] = Field(default_factory=list, examples=[[2025]],
+                             description="Only documents about these years.")
+
+
+class AskRequest(BaseModel):
+    """A member's question and how to answer it."""
+
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [{"question": EXAMPLE_QUESTION}]})
+
+    question: str = Field(description="The question; not empty, at most "
+                                      "CPPCC_KB_MAX_QUESTION_CHARS (default 500) characters.")
+    history: list[str] = Field(default_factory=list,
+                               description="Earlier questions of this conversation, oldest first; "
+                                           "lets a follow-up such as “那2024年呢？” be understood.")
+    filters: AskFilters | None = Field(None, description="Search only some documents or years.")
+    top_k: int | None = Field(None, ge=1, le=20,
+                              description="Sources to show, 1–20 (default CPPCC_KB_TOP_K).")
+    mode: Literal["extractive", "llm"] | None = Field(
+        None, description="extractive (quotes the documents, offline) or llm (the configured LLM "
+                          "writes; falls back to extractive when it is down). "
+                          "Default: the server's.")
+
+    def bot_args(self) -> dict[str, Any]:
+        """Keyword arguments for Bot.ask / Bot.stream."""
+        return {"question": self.question, "history": self.history, "top_k": self.top_k,
+                "filters": self.filters.model_dump() if self.filters else None, "mode": self.mode}
+
+
+class DocumentOut(BaseModel):
+    """One document of the knowledge base."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    doc_id: str = Field(description="Stable id, derived from the file name.")
+    title: str
+    date: str = Field(description="Date of the document (YYYY-MM-DD), or empty when unknown.")
+    year: int = Field(description="Year of the document, 0 when unknown.")
+    years: list[int] = Field(description="Years the document is about (the years filter).")
+    source: str = Field(description="The file it was read from.")
+    chunks: int
+    kind: str = Field(description="law | report | news | document")
+    issuer: str
+    added_at: float = Field(description="Unix time of the first ingest.")
+    updated_at: float = Field(description="Unix time of the last change.")
+
+
+class UploadRow(BaseModel):
+    """What became of one uploaded file."""
+
+    file: str = Field(description="The file name (folders and control characters removed).")
+    status: Literal["added", "updated", "unchanged", "failed"]
+    doc_id: str = ""
+    title: str = ""
+    chunks: int = 0
+    reason: str = Field("", description="Why the file failed.")
+    fix: str = Field("", description="What to do about it.")
+
+
+class UploadResult(BaseModel):
+    files: list[UploadRow] = Field(description="One row per uploaded file, in upload order.")
+
+
+class LLMStatus(BaseModel):
+    configured: bool = Field(description="Whether CPPCC_KB_LLM_BASE_URL is set.")
+    model: str | None = None
+    ok: bool
+    problem: str | None = Field(None, description="What is wrong with the endpoint, and the fix.")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    version: str
+    documents: int
+    chunks: int
+    embedder: str
+    answer_mode: str
+    llm: LLMStatus
+    problems: list[str] = Field(default_factory=list)
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="What went wrong and how to fix it, in one sentence.")
+
+
+# ---- the app -------------------------------------------------------------------------------
+def create_api(settings: Settings, bot: Bot | None = None) -> FastAPI:
+    """The API app over one Bot (models and indexes load once per process)."""
+    bot = bot or get_bot(settings)
+    if (bot.settings.data, bot.settings.chroma_url) != (settings.data, settings.chroma_url):
+        raise ValueError("the bot's knowledge base is not the one in settings; "
+                         "build the Bot from the same settings")
+    app = FastAPI(title="政协知识库问答 API", version=_version(), lifespan=_lifespan,
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json",
+                  description="Cited answers about the CPPCC's work, from the knowledge base. "
+                              "Staff endpoints need the staff token (CPPCC_KB_STAFF_TOKEN).")
+    app.state.settings = settings
+    app.state.bot = bot
+    app.include_router(router)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(KBError, _kb_error)
+    app.add_exception_handler(Exception, _unexpected)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await run_in_threadpool(_warm_up, app.state.bot)
+    yield
+
+
+def _warm_up(bot: Bot) -> None:
+    """Load the embedding model and the indexes now, so the first question is not the slow one."""
+    try:
+        bot.kb.embedder  # noqa: B018 — the property loads the model
+        bot.kb.fresh(force=True)
+    except KBError as exc:  # the server still starts: /api/health and each request say what's wrong
+        logger.error("the knowledge base is not ready: %s", exc)
+
+
+def _version() -> str:
+    try:
+        return version("cppcc-kb")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _bot(request: Request) -> Bot:
+    return request.app.state.bot
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+BotDep = Annotated[Bot, Depends(_bot)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+# ---- staff authentication --------------------------------------------------------------------
+def require_staff(settings: SettingsDep, request: Request) -> None:
+    """Let a request through only with the configured staff token; no token configured, no entry."""
+    if settings.staff_token is None:
+        raise HTTPException(403, "staff endpoints are disabled until CPPCC_KB_STAFF_TOKEN is set "
+                                 "on the server (a secret of 8 or more characters); set it and "
+                                 "restart")
+    given = _presented_token(request)
+    if not given:
+        raise HTTPException(401, f"this is a staff endpoint: {_STAFF_HELP}",
+                            headers={"WWW-Authenticate": "Bearer"})
+    expected = settings.staff_token.get_secret_value().strip()
+    # Bytes: compare_digest refuses non-ASCII str, and a token may hold any character.
+    if not secrets.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+        raise HTTPException(401, "the staff token is wrong; use the value of CPPCC_KB_STAFF_TOKEN "
+                                 "on the server", headers={"WWW-Authenticate": "Bearer"})
+
+
+def _presented_token(request: Request) -> str:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.headers.get("x-staff-token", "").strip()
+
+
+StaffOnly = [Depends(require_staff)]
+_STAFF_ERRORS = {401: {"model": ErrorOut, "description": "Missing or wrong staff token."},
+                 403: {"model": ErrorOut, "description": "CPPCC_KB_STAFF_TOKEN is not set."}}
+_ASK_ERRORS = {400: {"model": ErrorOut, "description": "The body is not valid JSON."},
+               422: {"model": ErrorOut, "description": "The question or an option is invalid."}}
+
+router = APIRouter(prefix="/api")
+
+
+# ---- ask -----------------------------------------------------------------------------------
+@router.post("/ask", response_model=Answer, response_model_exclude={"retrieved"},
+             responses=_ASK_ERRORS, tags=["ask"])
+async def ask(body: AskRequest, bot: BotDep) -> Answer:
+    """Answer a question with numbered citations, or abstain when the documents do not say."""
+    return await run_in_threadpool(lambda: bot.ask(**body.bot_args()))
+
+
+@router.post("/ask/stream", response_class=StreamingResponse, tags=["ask"], responses={
+    **_ASK_ERRORS,
+    200: {"content": {"text/event-stream": {}},
+          "description": "Server-sent events: `delta` ({\"text\"}) while an LLM writes (none in "
+                         "extractive mode), then one `answer` (the same object as /api/ask; "
+                         "its text replaces the deltas, which checking may have rejected) — or "
+                         "`error` ({\"detail\", \"status\"}) if answering fails midway."}})
+async def ask_stream(body: AskRequest, bot: BotDep) -> StreamingResponse:
+    """Answer as server-sent events; a bad question is refused with 4xx before the stream starts."""
+    items = bot.stream(**body.bot_args())
+    first = await run_in_threadpool(next, items, None)  # validation errors raise here
+    return StreamingResponse(_events(first, items), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def _events(first: str | Answer | None, items: Iterator[str | Answer]) -> AsyncIterator[str]:
+    """The SSE frames of Bot.stream, each step run off the event loop."""
+    item = first
+    try:
+        while item is not None:
+            if isinstance(item, Answer):
+                yield _sse("answer", item.to_dict())
+                return
+            yield _sse("delta", {"text": item})
+            item = await run_in_threadpool(next, items, None)
+    except KBError as exc:
+        yield _sse("error", {"detail": str(exc), "status": _status_of(exc)})
+    except Exception:
+        logger.exception("streaming an answer failed")
+        yield _sse("error", {"detail": "internal error while answering; the server log has "
+                                       "the details", "status": 500})
+    finally:
+        items.close()  # stops an LLM stream when the client went away
+
+
+def _sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+# ---- documents -----------------------------------------------------------------------------
+@router.get("/documents", response_model=list[DocumentOut], tags=["documents"])
+async def list_documents(bot: BotDep) -> list[DocumentOut]:
+    """The documents in the knowledge base, by title."""
+    records = await run_in_threadpool(lambda: list(bot.kb.records().values()))
+    records.sort(key=lambda r: (r.title, r.doc_id))
+    return [DocumentOut.model_validate(r) for r in records]
+
+
+@router.post("/documents", response_model=UploadResult, dependencies=StaffOnly, tags=["documents"],
+             openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {
+                 "schema": {"type": "object", "required": ["files"], "properties": {"files": {
+                     "type": "array", "items": {"type": "string", "format": "binary"}}}}}}}},
+             responses={**_STAFF_ERRORS,
+                        400: {"model": ErrorOut, "description": "No files, or not multipart."},
+                        409: {"model": ErrorOut, "description": "Another ingest is running."},
+                        413: {"model": ErrorOut, "description": "A file is over the size limit."}})
+async def upload_documents(request: Request, settings: SettingsDep, bot: BotDep) -> UploadResult:
+    """Add or update documents (staff): multipart field `files`, one or many; the file name is
+    the document's identity, so uploading a file of the same name again updates it."""
+    _refuse_declared_size(request, settings.max_file_bytes)
+    with tempfile.TemporaryDirectory(prefix="cppcc-kb-upload-") as folder:
+        parts = await _UploadReceiver(Path(folder), settings.max_file_bytes).receive(request)
+        if not parts:
+            raise HTTPException(400, "the upload holds no files; send them as multipart/form-data "
+                                     "in the field `files`")
+        saved = [p.path for p in parts if p.path]
+        # Into the bot's own knowledge base, so it answers from the new files at once.
+        summary = (await run_in_threadpool(ingest_paths, saved, bot.settings, kb=bot.kb)
+                   if saved else IngestSummary())
+    outcomes = {Path(o.path).name: o for o in summary.outcomes}
+    return UploadResult(files=[_upload_row(p, outcomes) for p in parts])
+
+
+def _upload_row(part: _Part, outcomes: dict) -> UploadRow:
+    if part.path is None:
+        return UploadRow(file=part.name, status="failed", reason=part.reason, fix=part.fix)
+    o = outcomes[part.path.name]
+    return UploadRow(file=part.name, status=o.status, doc_id=o.doc_id, title=o.title,
+                     chunks=o.chunks, reason=o.reason, fix=o.fix)
+
+
+@router.delete("/documents/{doc_id}", response_model=DocumentOut, dependencies=StaffOnly,
+               tags=["documents"], responses={**_STAFF_ERRORS, 404: {"model": ErrorOut},
+                                              409: {"model": ErrorOut}})
+async def delete_document(doc_id: str, bot: BotDep) -> DocumentOut:
+    """Remove a document (staff), by id or exact source file name; returns what was removed."""
+    removed, _ = await run_in_threadpool(remove_documents, bot.settings, [doc_id], kb=bot.kb)
+    if not removed:
+        raise HTTPException(404, f"no document with id {doc_id!r}; GET /api/documents lists "
+                                 "the ids")
+    return DocumentOut.model_validate(removed[0])
+
+
+# ---- health --------------------------------------------------------------------------------
+@router.get("/health", response_model=Health, tags=["health"])
+async def health(bot: BotDep) -> Health:
+    """Counts, models and whether the LLM endpoint answers (checked now, within 5 s)."""
+    return await run_in_threadpool(_health, bot)
+
+
+def _health(bot: Bot) -> Health:
+    problems = []
+    records = bot.kb.records().values()
+    try:
+        bot.kb.check_embedder()
+    except KBError as exc:
+        problems.append(str(exc))
+    llm_problem = llm_health(bot.settings)
+    settings = bot.settings
+    configured = bool(settings.llm_base_url)
+    llm = LLMStatus(configured=configured, model=settings.llm_model if configured else None,
+                    ok=llm_problem is None, problem=llm_problem)
+    problems += [llm_problem] if llm_problem else []
+    return Health(status="degraded" if problems else "ok", version=_version(),
+                  documents=len(records), chunks=sum(r.chunks for r in records),
+                  embedder=embedder_identity(settings), answer_mode=settings.effective_mode,
+                  llm=llm, problems=problems)
+
+
+# ---- uploads: streamed to disk, never past the limit -----------------------------------------
+@dataclass
+class _Part:
+    name: str  # as the row shows it: the sanitised name, or what was sent when that is unusable
+    path: Path | None = None  # where the bytes go; None when the part is refused
+    size: int = 0
+    reason: str = ""
+    fix: str = ""
+
+
+class _UploadReceiver:
+    """Parse a multipart body as it arrives, writing each file to `folder` under its own name."""
+
+    def __init__(self, folder: Path, max_file_bytes: int):
+        self.folder, self.max_file_bytes = folder, max_file_bytes
+        self.parts: list[_Part] = []
+        self._current: _Part | None = None
+        self._header = [b"", b""]
+        self._disposition = b""
+        self._pending: list[tuple[Path, bytes]] = []  # written off the event loop after each chunk
+
+    async def receive(self, request: Request) -> list[_Part]:
+        """All parts of the request; raises HTTPException 400/413/415 with what to fix."""
+        parser = MultipartParser(_boundary(request), {
+            "on_part_begin": self._part_begin, "on_header_field": self._header_field,
+            "on_header_value": self._header_value, "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished, "on_part_data": self._part_data,
+            "on_part_end": self._part_end})
+        try:
+            async for chunk in request.stream():
+                parser.write(chunk)
+                await run_in_threadpool(self._flush)
+            parser.finalize()
+        except FormParserError as exc:
+            raise HTTPException(400, f"the upload is not valid multipart/form-data ({exc}); send "
+                                     "the files as a form, e.g. `curl -F files=@报告.txt`") from None
+        except ClientDisconnect:
+            raise HTTPException(400, "the upload was interrupted; send it again") from None
+        await run_in_threadpool(self._flush)
+        return self.parts
+
+    def _part_begin(self) -> None:
+        self._current, self._disposition = None, b""
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header[0] += data[start:end]
+
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header[1] += data[start:end]
+
+    def _header_end(self) -> None:
+        if self._header[0].strip().lower() == b"content-disposition":
+            self._disposition = self._header[1]
+        self._header = [b"", b""]
+
+    def _headers_finished(self) -> None:
+        _, options = parse_options_header(self._disposition)
+        sent = options.get(b"filename", b"").decode("utf-8", errors="replace")
+        if not sent:
+            return  # a plain form field, or a file input left empty: nothing to store
+        self._current = self._new_part(sent)
+        self.parts.append(self._current)
+
+    def _new_part(self, sent: str) -> _Part:
+        name = safe_file_name(sent)
+        taken = {p.path.name for p in self.parts if p.path}
+        if not name:
+            return _Part(sent, reason="the file name is empty once folders and control characters "
+                         "are removed", fix="give the file a name such as 报告.txt")
+        if len(name.encode("utf-8")) > 255:
+            return _Part(name, reason="the file name is longer than 255 bytes",
+                         fix="shorten the file name")
+        if name == MANIFEST:  # saved beside the batch, it would relabel the other files
+            return _Part(name, reason=f"{MANIFEST} describes a folder for `cppcc-kb ingest`; it "
+                         "is not a document", fix="upload the documents themselves")
+        if name in taken:
+            return _Part(name, reason="the upload holds two files of this name, and the name is "
+                         "the document's identity", fix="upload each file once, or rename one")
+        if len(taken) >= MAX_UPLOAD_FILES:
+            raise HTTPException(400, f"the upload holds more than {MAX_UPLOAD_FILES} files; "
+                                     "send them in several uploads")
+        part = _Part(name, self.folder / name)
+        self._pending.append((part.path, b""))  # an empty file still gets its row from ingest
+        return part
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        part = self._current
+        if part is None or part.path is None:
+            return  # refused or not a file: its bytes are dropped, not stored
+        part.size += end - start
+        if part.size > self.max_file_bytes:
+            raise HTTPException(413, f"{part.name} is larger than the limit of "
+                                     f"{_mb(self.max_file_bytes)} per file; nothing from this "
+                                     "upload was stored — split the document, or raise "
+                                     "CPPCC_KB_MAX_FILE_MB on the server")
+        self._pending.append((part.path, data[start:end]))
+
+    def _part_end(self) -> None:
+        self._current = None
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for path, data in pending:
+            with open(path, "ab") as fh:
+                fh.write(data)
+
+
+def safe_file_name(sent: str) -> str:
+    """The base name of an uploaded file, without folders, control characters or leading dots."""
+    base = sent.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in base if ch.isprintable()).strip().lstrip(".").strip()
+
+
+def _boundary(request: Request) -> bytes:
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    if content_type != b"multipart/form-data" or not options.get(b"boundary"):
+        raise HTTPException(415, "send the files as multipart/form-data in the field `files` "
+                                 "(e.g. `curl -F files=@报告.txt -F files=@条例.pdf`)")
+    return options[b"boundary"]
+
+
+def _refuse_declared_size(request: Request, max_file_bytes: int) -> None:
+    """413 before reading a byte when the request says it is bigger than any allowed upload."""
+    declared = request.headers.get("content-length", "")
+    limit = max_file_bytes * MAX_UPLOAD_FILES + _MULTIPART_OVERHEAD
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"the upload is {_mb(int(declared))}, more than "
+                                 f"{MAX_UPLOAD_FILES} files of at most {_mb(max_file_bytes)} "
+                                 "each can be; nothing was stored — send fewer or smaller files")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.3g} MB"
+
+
+# ---- errors: a readable sentence, never a traceback -----------------------------------------
+def _status_of(exc: KBError) -> int:
+    if isinstance(exc, AnswerError):
+        return 422  # the question or its options, as asked
+    if isinstance(exc, StoreLocked):
+        return 409
+    if isinstance(exc, FileRejected):
+        return 400
+    return 500  # store, embedder or settings: the server's to fix; the message says how
+
+
+async def _kb_error(request: Request, exc: KBError) -> JSONResponse:
+    status = _status_of(exc)
+    if status == 500:
+        logger.error("%s %s failed: %s", request.method, request.url.path, exc)
+    return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette re-raises after this response, so the server log still gets the traceback.
+    return JSONResponse({"detail": f"internal error ({type(exc).__name__}); the server log has "
+                                   "the details"}, status_code=500)
+
+
+async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    bad_json = next((e for e in errors if e["type"] == "json_invalid"), None)
+    if bad_json:
+        why = (bad_json.get("ctx") or {}).get("error", "")
+        return JSONResponse({"detail": f"the request body is not valid JSON ({why}); send a JSON "
+                                       f"object such as {EXAMPLE_BODY}"}, status_code=400)
+    return JSONResponse({"detail": "invalid request: " + "; ".join(_problem(e) for e in errors),
+                         "errors": jsonable_encoder(errors)}, status_code=422)
+
+
+def _problem(error: dict) -> str:
+    """One validation error as a phrase naming the field and what it should be."""
+    loc = [str(p) for p in error["loc"]]
+    where = ".".join(loc[1:] if loc[:1] == ["body"] else loc)
+    kind, msg = error["type"], error["msg"]
+    if not where:
+        return f"the body must be a JSON object such as {EXAMPLE_BODY}"
+    if kind == "missing":
+        return f"`{where}` is required"
+    if kind == "extra_forbidden":
+        return f"`{where}` is not a field of this request; remove it (/api/docs lists the fields)"
+    return f"`{where}`: {msg[:1].lower()}{msg[1:]} (got {_shown(error.get('input'))})"
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[:limit] + "…"

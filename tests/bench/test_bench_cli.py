@@ -1,0 +1,92 @@
+"""Smoke runs of `cppcc-kb bench ingest|query|splitter` on two documents of the shared corpus.
+
+Each command runs as a real CLI process (the benchmarks start measured child processes of their
+own). Only the shape of the printed tables is checked — fields present, numbers positive —
+never a timing.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+_NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?$")
+
+
+def _run(*args: str, timeout: int = 1800) -> str:
+    proc = subprocess.run([sys.executable, "-c", "from cppcc_kb.cli import main; main()", *args],
+                          cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr[-3000:]}"
+    return proc.stdout
+
+
+def _num(cell: str) -> float:
+    assert _NUMBER.match(cell), f"not a number: {cell!r}"
+    return float(cell.replace(",", ""))
+
+
+def _row(out: str, label: str) -> list[str]:
+    """The cells after `label` in a table line that starts with it."""
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith(label + " "):
+            rest = line[len(label):].split()
+            if rest:
+                return rest
+    raise AssertionError(f"no row {label!r} in:\n{out}")
+
+
+@pytest.fixture(scope="module")
+def bench_kb(tmp_path_factory, shared_corpus) -> tuple[Path, str]:
+    data = tmp_path_factory.mktemp("bench") / "kb"
+    out = _run("bench", "ingest", "--corpus", str(shared_corpus), "--limit", "2",
+               "--data", str(data))
+    return data, out
+
+
+def test_bench_ingest_prints_both_pipelines(bench_kb):
+    data, out = bench_kb
+    assert "corpus · ours" in out and "corpus · baseline" in out
+    assert _row(out, "documents") == ["2", "2"]
+    for label in ("chunks", "characters", "wall s", "chunks/s", "chars/s", "embedder s",
+                  "embedder share of wall %", "peak RSS MB", "model load s (not in wall)"):
+        ours, base = _row(out, label)[:2]
+        assert _num(ours) > 0 and _num(base) > 0, label
+    overhead = _row(out, "overhead vs embedder %")
+    assert all(_num(c) >= 0 for c in overhead)
+    reingest = _row(out, "unchanged re-ingest s")
+    assert _num(reingest[0]) >= 0 and "n/a" in " ".join(reingest[1:])
+    assert _row(out, "its docs unchanged")[0] == "2"
+    assert (data / "chroma").is_dir() and (data.parent / "kb-langchain").is_dir()
+
+
+def test_bench_query_prints_latency_per_stage(bench_kb):
+    data, _ = bench_kb
+    out = _run("bench", "query", "--data", str(data), "--limit", "2", "--runs", "1", "--http")
+    for label in ("Bot.ask (in-process) wall", "prepare", "retrieve", "answer", "verify",
+                  "LangChain retriever k=5 wall", "embed_query"):
+        n, p50, p95, mean, top = _row(out, label)[:5]
+        assert _num(n) == 2 and _num(p50) > 0 and _num(p95) >= _num(p50) > 0, label
+    assert "POST /api/ask (HTTP) wall" in out or "POST /api/ask (HTTP): skipped" in out
+    assert "cProfile of the slowest question" in out and "cumtime" in out
+
+
+def test_bench_splitter_scores_each_splitter(tmp_path, shared_corpus, shared_evals):
+    out = _run("bench", "splitter", "--corpus", str(shared_corpus), "--limit", "2",
+               "--questions", str(shared_evals / "seed_dev.jsonl"),
+               "--splitter", "ours-300", "--splitter", "plain-lc-500-50",
+               "--cache", str(tmp_path / "cache"))
+    rows = [line.split() for line in out.splitlines()
+            if line.startswith(("ours-300 ", "plain-lc-500-50 "))]
+    assert [(r[0], r[1]) for r in rows] == [("ours-300", "dense"), ("ours-300", "hybrid"),
+                                            ("plain-lc-500-50", "dense")]
+    for r in rows:
+        assert _num(r[2]) > 0 and _num(r[3]) > 0  # chunks, characters per chunk
+        scores = [_num(c) for c in r[5:8] + r[9:12]]  # strict and lenient MRR, hit@1, hit@5
+        assert all(0 <= s <= 1 for s in scores), r
