@@ -34,6 +34,7 @@ class Answer:
     mode: str = "extractive"
     unverified_figures: list[str] = field(default_factory=list)
     note: str = ""
+    support: float = 0.0  # share of the question's key words found in the evidence (0-1)
     retrieved: list[dict] = field(default_factory=list)  # ranked passages: chunk_id, doc_id, ...
 
     def to_dict(self, with_retrieved: bool = False) -> dict:

@@ -17,12 +17,13 @@ from bot.answer import NOT_FOUND, Answer
 from bot.citations import build_citations, combine, verify_llm_answer
 from bot.errors import LLMUnavailable, QuestionError
 from bot.extractive import Thresholds, candidates, choose, trim
-from bot.dated import dated_picks
-from bot.evidence import mismatch, off_focus, only_stated
+from bot.dated import asks_history, dated_picks
+from bot.evidence import mismatch, off_focus, only_stated, wrong_unit
 from bot.grounding import Grounding, evidence_for, sources_for, term_weights
 from bot.question import (QuestionInfo, analyze, choose_focus, merge_followup,
                           split_subquestions)
-from bot.retrieval import Filters, HybridSearch, Passage, docs_compared
+from bot.retrieval import (Filters, HybridSearch, Passage, docs_compared, question_about,
+                           titles_named)
 from cppcc_kb.settings import Settings
 from ingest.kb import KnowledgeBase
 
@@ -39,6 +40,7 @@ class Turn:
     top_k: int = 5
     mode: str = "extractive"
     part_of: str = ""  # the whole question, when this turn answers one part of it
+    named: set[str] = field(default_factory=set)  # documents the question names
     info: QuestionInfo | None = None
     passages: list[Passage] = field(default_factory=list)
     answer: Answer | None = None
@@ -51,6 +53,7 @@ class Bot:
                  thresholds: Thresholds | None = None):
         self.settings = settings
         self.kb = kb or KnowledgeBase(settings)
+        self.kb.check_embedder()  # a store built by another model must not answer silently
         self.search = HybridSearch(self.kb)
         self.thresholds = thresholds or Thresholds()
         self.runnable = (RunnableLambda(self._prepare, name="prepare")
@@ -108,13 +111,15 @@ class Bot:
         info = analyze(question, turn.history)
         info.followup = info.followup or bool(turn.part_of and turn.history)
         df = self.kb.keywords.document_frequency
-        info.focus = choose_focus(info.focus_candidates, lambda word: df(word) > 0)
+        info.focus, info.focus_is_noun = choose_focus(info.focus_candidates,
+                                                      lambda word: df(word) > 0)
         turn.info = merge_followup(info, turn.history)
         turn.timings["prepare"] = _ms_since(turn)
         return turn
 
     def _retrieve(self, turn: Turn) -> Turn:
         named = " ".join(turn.history[-1:] + [turn.question])
+        turn.named = titles_named(named, self.kb.records())
         passages = self.search.search(turn.question, ANSWER_PASSAGES, turn.filters,
                                       years=turn.info.years, title_query=named)
         if turn.history:
@@ -144,7 +149,6 @@ class Bot:
         if answer.mode == "llm" and not answer.abstained:
             answer = verify_llm_answer(answer, self._extractive(turn))
         answer.retrieved = [_passage_row(p) for p in turn.passages]
-        answer.citations = answer.citations[:max(turn.top_k, len(answer.citations))]
         turn.timings["verify"] = _ms_since(turn, "answer")
         turn.timings["total"] = round((time.perf_counter() - turn.started) * 1000, 2)
         answer.timings_ms = turn.timings
@@ -161,9 +165,10 @@ class Bot:
                                 for i, part in enumerate(parts)], parts)
             docs = docs_compared(turn.question, self.kb.records())
             if len(docs) > 1:
-                titles = [self.kb.records()[d].title for d in docs]
-                return combine([self._extractive(self._part(turn, turn.question, [], doc))
-                                for doc in docs], titles)
+                named = [name for _, name in docs]
+                return combine([self._extractive(self._part(
+                    turn, question_about(turn.question, name, named), [], doc))
+                    for doc, name in docs], named)
         return self._extract_one(turn)
 
     def _part(self, turn: Turn, question: str, earlier: list[str], doc_id: str = "") -> Turn:
@@ -180,20 +185,22 @@ class Bot:
             return Answer(NOT_FOUND, abstained=True, verified=True, note="知识库中没有可检索的资料")
         weights = term_weights(q, self.kb.keywords)
         picks = choose(candidates(sources, q, weights), q, weights, self.thresholds)
-        if q.kind in ("date", "year"):
+        if q.kind in ("date", "year") and asks_history(q):
             picks = dated_picks(picks, sources, q, weights, ground)
         if not picks:
             return _abstain("检索到的资料中没有符合问题类型的内容（如所问的数字或日期）")
+        why = next((w for p in picks for w in [mismatch(q, evidence_for([p], ground))] if w), "")
         ev = evidence_for(picks, ground)
-        why = mismatch(q, ev) or off_focus(q, ev) or only_stated(q, picks)
+        why = why or off_focus(q, ev) or only_stated(q, picks) or wrong_unit(q, picks)
         if why:
             return _abstain(why, hard=True)
         coverage = max(p.coverage for p in picks)
-        if picks[0].coverage < self.thresholds.sentence and coverage < self.thresholds.evidence:
-            return _abstain("资料与问题的关键词不够吻合")
-        if coverage < self.thresholds.evidence:
-            return _abstain("资料与问题的关键词不够吻合")
-        return build_citations([trim(p, q, weights) for p in picks], ground)
+        named = all(p.source.header and p.source.doc_id in turn.named for p in picks)
+        if not named and coverage < max(self.thresholds.sentence, self.thresholds.evidence):
+            return _abstain("资料与问题的关键词不够吻合", support=coverage)
+        answer = build_citations([trim(p, q, weights) for p in picks], ground)
+        answer.support = round(coverage, 3)
+        return answer
 
     def _llm_deltas(self, turn: Turn) -> Iterator[str]:
         from bot.llm import stream_llm_answer
@@ -207,9 +214,9 @@ class Bot:
         return llm_answer(text, turn.passages[:turn.top_k], Grounding(self.kb, self.kb.records()))
 
 
-def _abstain(why: str, hard: bool = False) -> Answer:
+def _abstain(why: str, hard: bool = False, support: float = 0.0) -> Answer:
     return Answer(NOT_FOUND, abstained=True, verified=True, note=why,
-                  mode="extractive-refusal" if hard else "extractive")
+                  mode="extractive-refusal" if hard else "extractive", support=round(support, 3))
 
 
 def _hard_refusal(answer: Answer) -> bool:

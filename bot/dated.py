@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.extractive import Pick, Source, candidates, history_pick
 from bot.question import QuestionInfo, question_kinds, split_subquestions
 
@@ -47,3 +49,11 @@ def date_clauses(text: str) -> list[str]:
     """The sub-questions asking for a date or a year ('哪天修订的？从哪天起施行？' -> both)."""
     clauses = [c for c in split_subquestions(text) if question_kinds(c)[-1] in ("date", "year")]
     return clauses or [text]
+
+
+_HISTORY_EVENTS = re.compile(r"通过|修正|修订|修改|公布|发布|施行|生效|修宪|加进|写入|制定|颁布")
+
+
+def asks_history(q: QuestionInfo) -> bool:
+    """'哪年修宪时加进去的', '哪天施行' ask about a law's history; '哪年审定录制的' does not."""
+    return bool(_HISTORY_EVENTS.search(q.text))

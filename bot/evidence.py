@@ -6,11 +6,13 @@ Retrieval scores cannot tell a near miss from an answer (the right topic, but �
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 
 from bot.figures import find_figures
 from bot.question import BODIES, QuestionInfo, focus_found, mentions_body
-from bot.sentences import counts
+from bot.sentences import counts, has_unit
 
 
 @dataclass
@@ -22,6 +24,7 @@ class Evidence:
     titles: str
     doc_years: set[int]
     doc_texts: str  # whole documents, for places a passage leaves implicit ("我市")
+    doc_kinds: set[str]  # law | news | report | document
     version_years: set[int]  # for laws: the year of the version in the knowledge base
     history_years: set[int]  # for laws: every year of its adoption and amendment history
 
@@ -29,6 +32,8 @@ class Evidence:
 def mismatch(q: QuestionInfo, ev: Evidence) -> str:
     """Why the evidence does not answer q, or '' when it matches the question's names."""
     context = ev.passages + ev.titles
+    if _NORMATIVE.search(q.text) and ev.doc_kinds and ev.doc_kinds <= {"news"}:
+        return "问题问的是规定，资料却是新闻报道，其中没有相关规定"
     for body in q.bodies:
         if mentions_body(context, body):
             continue
@@ -50,6 +55,11 @@ def mismatch(q: QuestionInfo, ev: Evidence) -> str:
     return ""
 
 
+# '按规定…应当…' asks what a rule says; a news report tells what happened, not the rule.
+_NORMATIVE = re.compile(r"按规定|依规定|按照规定|依法|法定|按照.{0,8}(法|条例)|根据.{0,8}(法|条例)|"
+                        r"应当在|必须在|要求在")
+
+
 def _asks_history(q: QuestionInfo, year: int, ev: Evidence) -> bool:
     """'哪天通过的' about an old version is answered by the history of the current one."""
     return q.kind in ("date", "year") and year in ev.history_years
@@ -61,6 +71,8 @@ def _fmt(years: set[int]) -> str:
 
 def off_focus(q: QuestionInfo, ev: Evidence) -> str:
     """'秘书长是谁' answered by a sentence about the 政协 in general is no answer."""
+    if not q.focus_is_noun:
+        return ""  # a verb can be paraphrased (承办 -> 办理); a missing noun cannot
     text = ev.sentences + ev.passages + ev.titles
     missing = [t for t in q.focus if not focus_found(t, text)]
     return f"资料中没有提到“{missing[0]}”" if missing else ""
@@ -75,3 +87,15 @@ def only_stated(q: QuestionInfo, picks) -> str:
     if found and found <= set(q.stated):
         return "资料中只有问题里已经给出的数字，没有所问的数字"
     return ""
+
+
+_STRICT_UNITS = set("件家名条场篇次项位届天日月年元人号") | {"场次", "工作日", "钱", "岁"}
+
+
+def wrong_unit(q: QuestionInfo, picks) -> str:
+    """'多少名委员' is not answered by '44家工作室': a count of the asked unit must be there."""
+    if q.kind not in ("count", "duration") or q.unit not in _STRICT_UNITS:
+        return ""
+    if any(has_unit(p.quote, q.unit) for p in picks):
+        return ""
+    return f"资料中没有以“{q.unit}”计的数字"

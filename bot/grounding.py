@@ -15,6 +15,7 @@ from ingest.store import DocRecord
 from ingest.tokens import normalize
 
 _HISTORY_KINDS = ("date", "year")
+_HISTORY_WORDS = re.compile(r"通过|修正|修订|修改|公布|发布|施行|令|修宪|版本|哪一届|哪次会议")
 _CONTEXT_WEIGHT = 0.3
 _UNSEEN_WEIGHT = 2.0  # terms of the earlier question count, but less than the question's own
 
@@ -76,8 +77,11 @@ def context_of(p: Passage) -> str:
 
 def sources_for(passages: list[Passage], q: QuestionInfo, ground: Grounding) -> list[Source]:
     """The passages, plus for a date/year question the history header of each law among them."""
+    # A law's history answers when and which version, nothing else.
+    history_ok = q.kind in _HISTORY_KINDS + ("article",) and bool(_HISTORY_WORDS.search(q.text))
     sources = [Source(i, p.text, context_of(p), p.doc_id, p, header=p.meta.get("kind") == "header")
-               for i, p in enumerate(passages)]
+               for i, p in enumerate(passages)
+               if history_ok or p.meta.get("kind") != "header"]
     if q.kind in _HISTORY_KINDS:
         have = {p.chunk_id for p in passages}
         for doc_id in dict.fromkeys(p.doc_id for p in passages[:3]):
@@ -133,6 +137,7 @@ def evidence_for(picks: list[Pick], ground: Grounding) -> Evidence:
         titles=" ".join(p.source.context for p in picks),
         doc_years={y for r in recs for y in (r.years or [r.year])},
         doc_texts=" ".join(ground.doc_text(d) for d in docs),
+        doc_kinds={r.kind for r in recs},
         version_years={r.year for r in laws if r.year},
         history_years={int(h["date"][:4]) for r in laws for h in r.history if h.get("date")},
     )

@@ -27,7 +27,7 @@ _KINDS = [
 _SUBQUESTION = re.compile(r"[？?]|，其中|；|另外")
 _UNIT = re.compile(r"(?:多少|几)(个)?(工作日|场次|[件家名条场篇次项位种类天日月年元人届号]|钱|岁)")
 _UNIT_ALIASES = {"天": "日天", "日": "日天", "钱": "元", "人": "人名", "名": "名人",
-                 "场次": "场", "场": "场"}
+                 "场次": "场", "场": "场", "岁": "岁周"}
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _VERSION = re.compile(r"版|修订前|修正前|修改前|原来|旧|最初|刚通过|当初|那一版|首次")
 _LATEST = re.compile(r"最近|最新|最后一次|现行|现在施行|目前")
@@ -63,7 +63,7 @@ _QUESTION_WORDS = set("多少 几 什么 哪 哪些 哪个 哪位 谁 怎么 怎
                       "哪天 哪年 哪一年 第几条 请问 多长时间 多大 怎么办 什么样 几个 几年 多少年 "
                       "几天 多少天 第几 哪一天 哪一类 哪类 哪种 几类".split())
 # Words a member says around the question that no document will echo.
-_FILLER = set("如果 里面 一名 一份 对方 现在 其中 那样 时要 内要 天起 一般 情况 要求 需要 应该 "
+_FILLER = set("如果 里面 一名 一份 对方 现在 其中 那样 时要 内要 天起 情况 要求 需要 应该 "
               "得 先 还 还能 能 给 咱们 方面 具体 原话 大概 这部 那部 这个 那个 这项 那项 时候 好几个 同一个 一起 "
               "被评 出去 拿下 起来 加起来 是从 开始 搞 光 就是 到底 究竟 一下子 怎么说 现行 去年 今年 "
               "一共 总共 拿到 那场 那次 开了个 来定 主要 "
@@ -75,9 +75,10 @@ _EDGE_LEADING = "是被在从把将给向对"
 _EDGE_TRAILING = "是的了时要加起来呢吗啊"
 # A question word and the words the documents use for it.
 SYNONYMS = {
-    "最长": ("最长", "不得超过", "不超过", "以内", "以下"),
-    "最多": ("最多", "不得超过", "不超过", "以内", "以下"),
-    "至多": ("至多", "不得超过", "不超过", "以内", "以下"),
+    # 以内 marks a deadline ("二十四小时以内通知"), not how long something may last.
+    "最长": ("最长", "不得超过", "不超过"),
+    "最多": ("最多", "不得超过", "不超过", "以下"),
+    "至多": ("至多", "不得超过", "不超过", "以下"),
     "上限": ("上限", "不得超过", "不超过", "以内"),
     "最晚": ("最晚", "以内", "之日起"),
     "至少": ("至少", "不少于", "不低于", "以上"),
@@ -119,6 +120,7 @@ class QuestionInfo:
     context_terms: list[str] = field(default_factory=list)  # from the earlier question
     focus: list[str] = field(default_factory=list)  # what the question word asks about
     focus_candidates: list[tuple[str, str]] = field(default_factory=list)
+    focus_is_noun: bool = False
     stated: list[float] = field(default_factory=list)  # figures the question itself gives
 
 
@@ -139,7 +141,7 @@ def analyze(question: str, history: list[str] | None = None) -> QuestionInfo:
     info.bodies = bodies_named(text)
     info.terms = content_terms(text)
     info.focus_candidates = focus_candidates(text)
-    info.focus = choose_focus(info.focus_candidates, lambda word: True)
+    info.focus, info.focus_is_noun = choose_focus(info.focus_candidates, lambda word: True)
     info.stated = stated_figures(text)
     info.followup = bool(history) and is_followup(text)
     return info
@@ -277,6 +279,13 @@ def focus_candidates(text: str) -> list[tuple[str, str]]:
     clause = clauses[-1]
     asking = _ASKING.search(clause)
     out = []
+    # '多少场次协商', '几家工作室': a noun right after the question word is what is counted.
+    after = re.match(r"(?:个|名|件|家|条|场次|场|篇|次|项|位|种|类)?([\u4e00-\u9fff“”]{2,8})",
+                     clause[asking.end():])
+    if after and (asking.group(0).endswith("多少") or asking.group(0).startswith("几")):
+        for word, flag in pos_tags(after.group(1).strip("“”"))[:1]:
+            if len(word) >= 2 and word not in _GENERIC and word not in STOPWORDS:
+                out.append((word, "n" if flag.startswith("v") else flag))
     for word, flag in reversed(pos_tags(clause[:asking.start()])):
         word = _trim_edges(word)
         if (len(word) < 2 or word in _GENERIC or word in _FILLER or word in STOPWORDS
@@ -288,13 +297,16 @@ def focus_candidates(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def choose_focus(candidates: list[tuple[str, str]], known) -> list[str]:
+def choose_focus(candidates: list[tuple[str, str]], known) -> tuple[list[str], bool]:
     """The nearest noun — or a verb the documents use as a term (提案, 留置) — is the focus;
-    `known(word)` says whether the documents use the word at all."""
+    `known(word)` says whether the documents use the word at all. Also: is it a noun (only a
+    missing noun, a thing asked about, makes an answer miss the question)."""
     for word, flag in candidates:
-        if flag.startswith(_NOUNISH) or (flag.startswith("v") and known(word)):
-            return [word]
-    return []
+        if flag.startswith(_NOUNISH):
+            return [word], True
+        if flag.startswith("v") and known(word):
+            return [word], False
+    return [], False
 
 
 def aliases(term: str) -> list[str]:

@@ -29,8 +29,13 @@ class Filters:
         unknown = set(raw) - {"doc_ids", "years", "doc_id", "year"}
         if unknown:
             raise QuestionError(f"unknown filter(s) {sorted(unknown)}; use doc_ids and/or years")
-        doc_ids = raw.get("doc_ids") or ([raw["doc_id"]] if raw.get("doc_id") else [])
-        years = raw.get("years") or ([raw["year"]] if raw.get("year") else [])
+        doc_ids = raw.get("doc_ids") or raw.get("doc_id") or []
+        years = raw.get("years") or raw.get("year") or []
+        doc_ids = [doc_ids] if isinstance(doc_ids, str) else doc_ids
+        years = [years] if isinstance(years, (str, int)) else years
+        if not isinstance(doc_ids, list) or not isinstance(years, list):
+            raise QuestionError("filters: doc_ids and years must be lists, e.g. "
+                                '{"doc_ids": ["doc-…"], "years": [2025]}')
         try:
             years = [int(y) for y in years]
         except (TypeError, ValueError):
@@ -87,8 +92,9 @@ def titles_named(question: str, records: dict[str, DocRecord]) -> set[str]:
 _SEPARATELY = re.compile(r"分别|各自|各是|各为|和|与|及")
 
 
-def docs_compared(question: str, records: dict[str, DocRecord]) -> list[str]:
-    """'国旗法和国歌法分别是哪天施行的' names two documents to answer from one by one."""
+def docs_compared(question: str, records: dict[str, DocRecord]) -> list[tuple[str, str]]:
+    """'国旗法和国歌法分别是哪天施行的' names two documents to answer from one by one:
+    [(doc_id, the name the question uses)]."""
     if not _SEPARATELY.search(question):
         return []
     found = []
@@ -103,8 +109,18 @@ def docs_compared(question: str, records: dict[str, DocRecord]) -> list[str]:
         if any(pos < end and pos + length > start for start, end in covered):
             continue
         covered.append((pos, pos + length))
-        chosen.append(doc_id)
-    return list(dict.fromkeys(chosen))
+        if doc_id not in [d for d, _ in chosen]:
+            chosen.append((doc_id, name))
+    return chosen
+
+
+def question_about(question: str, name: str, names: list[str]) -> str:
+    """The question asked of one of the documents it names: the others' names left out."""
+    out = question
+    for other in names:
+        if other != name:
+            out = re.sub(rf"[和与及、，,]?《?{re.escape(other)}》?[和与及、]?", "", out)
+    return out.replace("分别", "").replace("各自", "")
 
 
 class HybridSearch:
@@ -159,7 +175,7 @@ class HybridSearch:
         return out[:_CANDIDATES]
 
     def _keyword(self, query: str, allowed: set[str]) -> list[str]:
-        index = self.kb.keywords
+        index = self.kb.keywords  # one snapshot: an ingest swaps in a new index, never edits it
         mask = None
         if len(allowed) < len(self.kb.records()):
             mask = np.fromiter((d in allowed for d in index.doc_ids), bool, len(index.doc_ids))

@@ -44,12 +44,19 @@ def _dates_spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _DATE.finditer(text)]
 
 
+# Policy slogans count nothing: 八项规定, 三项建设, 两支队伍, 三级联动, 三联系.
+_SLOGAN = re.compile(r"^[项支级个大]?[“”\"]?[\u4e00-\u9fff]{0,2}?(规定|建设|队伍|联动|联系|制度|机制|服务|"
+                     r"结合|原则|意识|自信|维护|作风|精神|工作|全会)")
+
+
 def counts(text: str) -> list[tuple[int, int]]:
-    """Spans of figures that are counts or amounts, not parts of dates."""
+    """Spans of figures that are counts or amounts, not parts of dates or slogans."""
     dates = _dates_spans(text)
     out = []
     for f in find_figures(text):
         if any(s <= f.start < e for s, e in dates):
+            continue
+        if f.text in "一二两三四五六七八九十" and _SLOGAN.match(text[f.end:f.end + 6]):
             continue
         after = text[f.end:f.end + 1]
         if after == "年" and 1900 <= f.value <= 2100:
@@ -104,6 +111,12 @@ def focus_near_figure(text: str, focus: list[str], window: int = 12) -> bool:
             if any(0 <= s - m.end() <= window or 0 <= m.start() - e <= 2 for s, e in spans):
                 return True
     return False
+
+
+def states_duration_of(text: str, focus: list[str]) -> bool:
+    """'留置时间不得超过三个月': the way a rule states how long something may last."""
+    norm = normalize(text)
+    return any(re.search(re.escape(t) + r"(?:的)?(?:时间|期限|期间|期)", norm) for t in focus)
 
 
 def context_discounted(weights: dict[str, float], context: str, factor: float = 0.3

@@ -101,12 +101,13 @@ def summarize(grades: list[dict]) -> dict:
         "hit_at_5": _ratio(sum(1 <= r <= 5 for r in ranks), len(ranks)),
         "mrr": _ratio(sum(1 / r for r in ranks if r), len(ranks)),
         "citation_precision": _ratio(sum(cited), len(cited)),
-        "unverified_rate": _ratio(sum(bool(g["untraced"]) for g in shown), len(shown)),
+        "unverified_rate": _ratio(sum(bool(g["untraced"]) for g in shown), len(shown), empty=0.0),
         "p50_ms": round(percentile(latencies, 50), 1),
         "p95_ms": round(percentile(latencies, 95), 1),
     }
 
 
-def _ratio(num: float, den: int) -> float:
-    """A share rounded for reading; 1.0 for an empty denominator (nothing went wrong)."""
-    return round(num / den, 4) if den else 1.0
+def _ratio(num: float, den: int, empty: float = 1.0) -> float:
+    """A share rounded for reading; `empty` when there is nothing to count (a rate of
+    successes is then 1.0 — nothing failed — and a rate of faults 0.0)."""
+    return round(num / den, 4) if den else empty

@@ -9,7 +9,7 @@ from collections import Counter
 from ingest.splitter import HEADER_END, Chunk
 
 # Bump when splitting or index text changes: every document is then re-indexed once.
-PIPELINE_VERSION = "split-v2"
+PIPELINE_VERSION = "split-v3"
 
 
 def content_version(raw: bytes) -> str:
@@ -47,11 +47,14 @@ def chunk_metadata(chunk: Chunk, doc: dict) -> dict:
 _YEAR_MENTION = re.compile(r"((?:19|20)\d{2})年")
 
 
-def years_covered(text: str, year: int, min_mentions: int = 2) -> list[int]:
-    """The document's own year plus years its text keeps returning to (a 2026 news piece on
-    2025's work is about 2025)."""
+def years_covered(text: str, year: int, kind: str = "", min_mentions: int = 2) -> list[int]:
+    """The years a document is about. A law is about its version's year; a news piece or a
+    report about the years its text keeps returning to (a 2026 article on 2025's work is about
+    2025), its own date only when the text names no year twice."""
+    if kind == "law":
+        return [year] if year else []
     counts = Counter(int(y) for y in _YEAR_MENTION.findall(text.split(HEADER_END)[-1]))
     years = {y for y, n in counts.items() if n >= min_mentions}
-    if year:
+    if not years and year:
         years.add(year)
     return sorted(years)

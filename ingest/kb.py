@@ -76,9 +76,10 @@ class KnowledgeBase:
                               [h for h in meta["headings"].split(" > ") if h], meta["kind"],
                               meta["article"] or None)
                 rows.append((cid, rec.doc_id, tokenize(index_text(chunk, rec.title))))
-        self.keywords.replace_docs(stale | {r.doc_id for r in missing}, rows,
-                                   {r.doc_id: r.version for r in missing})
-        self.keywords.generation = self.store.generation() if generation is None else generation
+        index = self.keywords.replace_docs(stale | {r.doc_id for r in missing}, rows,
+                                           {r.doc_id: r.version for r in missing})
+        index.generation = self.store.generation() if generation is None else generation
+        self.keywords = index
         self._save_keywords()
         return len(rows)
 
@@ -91,14 +92,16 @@ class KnowledgeBase:
     def note_committed(self, rec: DocRecord, rows: list[tuple[str, str, list[str]]]) -> None:
         """An ingest in this process committed `rec`: update the keyword index directly."""
         with self._lock:
-            self.keywords.replace_docs({rec.doc_id}, rows, {rec.doc_id: rec.version})
-            self.keywords.generation = self.store.generation()
+            index = self.keywords.replace_docs({rec.doc_id}, rows, {rec.doc_id: rec.version})
+            index.generation = self.store.generation()
+            self.keywords = index
             self._checked_at = 0.0
 
     def note_removed(self, doc_id: str) -> None:
         with self._lock:
-            self.keywords.replace_docs({doc_id}, [], {})
-            self.keywords.generation = self.store.generation()
+            index = self.keywords.replace_docs({doc_id}, [], {})
+            index.generation = self.store.generation()
+            self.keywords = index
             self._save_keywords()
             self._checked_at = 0.0
 

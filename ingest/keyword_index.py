@@ -38,8 +38,17 @@ class KeywordIndex:
 
     # ---- building ----------------------------------------------------------------------
     def replace_docs(self, removed: set[str], rows: list[tuple[str, str, list[str]]],
-                     versions: dict[str, str]) -> None:
-        """Drop every row of `removed` docs, then append `rows` of (chunk_id, doc_id, tokens)."""
+                     versions: dict[str, str]) -> "KeywordIndex":
+        """A new index: every row of `removed` docs dropped, `rows` of (chunk_id, doc_id,
+        tokens) appended. The old one is untouched, so a reader holding it mid-query never
+        sees half an update."""
+        new = KeywordIndex(list(self.ids), list(self.doc_ids), dict(self.vocab), self.counts,
+                           dict(self.versions), self.generation)
+        new._replace(removed, rows, versions)
+        return new
+
+    def _replace(self, removed: set[str], rows: list[tuple[str, str, list[str]]],
+                 versions: dict[str, str]) -> None:
         keep = [i for i, d in enumerate(self.doc_ids) if d not in removed]
         counts = self.counts[keep] if self.counts.shape[0] else self.counts
         ids = [self.ids[i] for i in keep]

@@ -146,7 +146,7 @@ def _prepare(path: Path, manifest: dict, settings: Settings, kb: KnowledgeBase,
         year=int((manifest.get("date") or "")[:4] or meta.year or 0),
         issuer=manifest.get("issuer") or meta.issuer, kind=manifest.get("kind") or meta.kind,
         format=parsed.format, history=meta.history)
-    rec.years = years_covered(parsed.text, rec.year)
+    rec.years = years_covered(parsed.text, rec.year, rec.kind)
     summary.chars += len(parsed.text)
     return _Prepared(path, rec, parsed.text, chunks, [index_text(c, rec.title) for c in chunks],
                      "updated" if current and current.version else "added", version)
