@@ -22,6 +22,7 @@ from bot.evidence import mismatch, off_focus, only_stated, wrong_unit
 from bot.grounding import Grounding, evidence_for, sources_for, term_weights
 from bot.question import (QuestionInfo, analyze, choose_focus, merge_followup,
                           split_subquestions)
+from bot.rerank import by_best_sentence, by_cross_encoder
 from bot.retrieval import (Filters, HybridSearch, Passage, docs_compared, question_about,
                            titles_named)
 from cppcc_kb.settings import Settings
@@ -128,7 +129,13 @@ class Bot:
                                               ANSWER_PASSAGES, turn.filters,
                                               years=turn.info.years, title_query=named)
             passages = _interleave(passages, with_history, turn.info.followup)
-        turn.passages = passages[:ANSWER_PASSAGES]
+        passages = passages[:ANSWER_PASSAGES]
+        if self.settings.reranker:
+            passages = by_cross_encoder(passages, turn.question, self.settings.reranker)
+        else:
+            passages = by_best_sentence(passages, turn.info,
+                                        term_weights(turn.info, self.kb.keywords))
+        turn.passages = passages
         turn.timings["retrieve"] = _ms_since(turn, "prepare")
         return turn
 
@@ -148,7 +155,10 @@ class Bot:
         answer = turn.answer
         if answer.mode == "llm" and not answer.abstained:
             answer = verify_llm_answer(answer, self._extractive(turn))
-        answer.retrieved = [_passage_row(p) for p in turn.passages]
+        # The passages the answer rests on lead the ranked list; the rest keep their order.
+        cited = {c.chunk_id for c in answer.citations}
+        ranked = sorted(turn.passages, key=lambda p: p.chunk_id not in cited)
+        answer.retrieved = [_passage_row(p) for p in ranked]
         turn.timings["verify"] = _ms_since(turn, "answer")
         turn.timings["total"] = round((time.perf_counter() - turn.started) * 1000, 2)
         answer.timings_ms = turn.timings

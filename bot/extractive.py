@@ -119,7 +119,10 @@ def choose(picks: list[Pick], q: QuestionInfo, weights: dict[str, float],
     best = usable[0]
     chosen = [best]
     said = best.source.context + best.lead_text + best.quote
-    missing = {t: w for t, w in weights.items() if term_coverage(said, {t: w}) < 0.5}
+    # Years, places and bodies frame the question; a second sentence must add content.
+    framing = {str(y) for y in q.years} | set(q.places) | set(q.bodies)
+    missing = {t: w for t, w in weights.items() if term_coverage(said, {t: w}) < 0.5
+               and not any(f in t for f in framing)}
     two_parts = len(q.kinds) > 1 or sum(missing.values()) > 0.3 * sum(weights.values())
     if two_parts and missing:
         for p in usable[1:8]:
