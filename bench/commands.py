@@ -66,7 +66,9 @@ def ingest_command(ctx: click.Context, corpora: tuple[Path, ...], limit: int | N
                    torch_threads: int | None, json_out: Path | None):
     """Ingest speed and memory: ours (with an unchanged re-ingest) beside plain LangChain."""
     from bench.ingest_bench import baseline_dir, bench_ingest, table
+    from bench.rss import stop_on_sigterm
 
+    stop_on_sigterm()
     settings = ctx.obj()
     corpora = corpora or tuple(c for c in DEFAULT_CORPORA if c.exists())
     if not corpora:
@@ -124,7 +126,9 @@ def query_command(ctx: click.Context, data: Path | None, sets: tuple[Path, ...],
     """Answer latency (p50/p95/mean, per stage) in extractive mode, beside the baseline."""
     from bench.ingest_bench import baseline_dir
     from bench.query_bench import bench_query, report
+    from bench.rss import stop_on_sigterm
 
+    stop_on_sigterm()
     settings = ctx.obj()
     data = (data or settings.data).resolve()
     if not (data / "chroma").exists():

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.rss import JobFailed, load_1min, run_job
+from bench.rss import CodeSnapshot, JobFailed, load_1min, run_job
 
 LANGCHAIN_SUFFIX = "-langchain"
 
@@ -166,8 +166,11 @@ def bench_ingest(corpora: list[Path], data: Path, settings, limit: int | None = 
               "embed_batch_size": settings.embed_batch_size, "data": str(data),
               "torch_threads": torch_threads}
     rows: list[dict] = []
+    code = CodeSnapshot()
+    echo(f"# measured code: {code.id} (a snapshot of the project taken now)")
 
     def record(row: dict) -> None:
+        row["code"] = code.id
         rows.append(row)
         echo(f"# done: {row['corpus']} / {row['pipeline']}: {row.get('chunks', 0)} chunks, "
              f"wall {row.get('wall_s', 0):.1f}s, peak RSS {row.get('peak_rss_mb', 0):.0f} MB, "
@@ -176,6 +179,14 @@ def bench_ingest(corpora: list[Path], data: Path, settings, limit: int | None = 
             with json_out.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
+    try:
+        _run_all(corpora, data, limit, skip_baseline, skip_ours, common, record, code)
+    finally:
+        code.cleanup()
+    return rows
+
+
+def _run_all(corpora, data, limit, skip_baseline, skip_ours, common, record, code) -> None:
     for corpus in corpora:
         name = corpus.name
         files = select_files(corpus, limit)
@@ -187,16 +198,15 @@ def bench_ingest(corpora: list[Path], data: Path, settings, limit: int | None = 
             params = {**common, "paths": paths, "corpus": name}
             record(run_job("bench.ingest_bench:run_ours",
                            {**params, "pipeline": "ours", "label": f"ours {name}"},
-                           f"ours {name}"))
+                           f"ours {name}", code))
             record(run_job("bench.ingest_bench:run_ours",
                            {**params, "pipeline": "reingest", "label": f"reingest {name}"},
-                           f"reingest {name}"))
+                           f"reingest {name}", code))
         if not skip_baseline:
             record(run_job("bench.ingest_bench:run_baseline",
                            {**common, "paths": [str(p) for p in files], "corpus": name,
                             "persist_dir": str(baseline_dir(data)),
-                            "label": f"baseline {name}"}, f"baseline {name}"))
-    return rows
+                            "label": f"baseline {name}"}, f"baseline {name}", code))
 
 
 def _fmt(value, digits: int = 1) -> str:
@@ -261,6 +271,8 @@ def table(rows: list[dict]) -> str:
             out.append(f"{r['corpus']} · {r['pipeline']} — time outside the model: {parts}")
         for f in r.get("failures") or []:
             out.append(f"{r['corpus']} · {r['pipeline']} — FAILED {f}")
+    codes = sorted({r.get("code", "?") for r in rows})
+    out.append(f"measured code: {', '.join(codes)}")
     out.append("Chunk counts differ (our structure-aware splitter cuts at ≤300 characters, the "
                "baseline at ≤500 with 50 overlap): compare chars/s, not chunks/s.")
     return "\n".join(out)

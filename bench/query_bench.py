@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from bench.ingest_bench import runtime_info, set_threads
-from bench.rss import Job, load_1min, run_job
+from bench.rss import CodeSnapshot, Job, load_1min, run_job
 
 MIN_SAMPLES = 200
 STAGES = ("prepare", "retrieve", "answer", "verify", "total")
@@ -199,12 +199,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_http(params: dict, echo=print) -> dict:
+def run_http(params: dict, echo=print, code: CodeSnapshot | None = None) -> dict:
     import httpx
 
     port = _free_port()
     load_start = load_1min()
-    server = Job("bench.query_bench:serve_api", {**params, "port": port}, "http server").start()
+    server = Job("bench.query_bench:serve_api", {**params, "port": port}, "http server",
+                 code).start()
     base = f"http://127.0.0.1:{port}"
     questions = params["questions"]
     try:
@@ -262,27 +263,34 @@ def bench_query(data: Path, sets: list[Path], settings, runs: int | None = None,
     params = {"data": str(data), "embedder": settings.embedder,
               "model_cache": str(settings.model_cache), "questions": questions, "runs": runs,
               "profile": profile, "torch_threads": torch_threads}
-    results: dict = {"questions": len(questions), "runs": runs, "data": str(data)}
-    echo(f"# in-process: {len(questions)} questions × {runs} runs")
-    results["in-process"] = run_job("bench.query_bench:run_inprocess", params, "in-process")
-    if http:
-        why = http_available()
-        if why:
-            echo(f"# http: skipped — {why}")
-            results["http"] = {"skipped": why}
-        else:
-            echo("# http: starting the API server")
-            results["http"] = run_http(params, echo)
-    if baseline is not None:
-        echo("# baseline: LangChain retriever over " + str(baseline))
-        results["baseline"] = run_job("bench.query_bench:run_baseline",
-                                      {**params, "persist_dir": str(baseline)}, "baseline")
+    code = CodeSnapshot()
+    results: dict = {"questions": len(questions), "runs": runs, "data": str(data),
+                     "code": code.id}
+    echo(f"# measured code: {code.id}; in-process: {len(questions)} questions × {runs} runs")
+    try:
+        results["in-process"] = run_job("bench.query_bench:run_inprocess", params,
+                                        "in-process", code)
+        if http:
+            why = http_available()
+            if why:
+                echo(f"# http: skipped — {why}")
+                results["http"] = {"skipped": why}
+            else:
+                echo("# http: starting the API server")
+                results["http"] = run_http(params, echo, code)
+        if baseline is not None:
+            echo("# baseline: LangChain retriever over " + str(baseline))
+            results["baseline"] = run_job("bench.query_bench:run_baseline",
+                                          {**params, "persist_dir": str(baseline)}, "baseline",
+                                          code)
+    finally:
+        code.cleanup()
     return results
 
 
 def report(results: dict) -> str:
     lines = [f"{results['questions']} questions × {results['runs']} runs "
-             f"(extractive mode; latencies in ms)"]
+             f"(extractive mode; latencies in ms; measured code {results.get('code', '?')})"]
     header = f"{'measurement':<34}{'n':>6}{'p50':>10}{'p95':>10}{'mean':>10}{'max':>10}"
     lines += [header, "-" * len(header)]
 

@@ -7,14 +7,21 @@ set size of exactly that child (kernel-tracked, no sampling); the child also rep
 `getrusage(RUSAGE_SELF)` as a cross-check. The job's result travels back as a JSON file.
 
 A job is "module:function"; the function takes the params dict and returns a JSON-able dict.
+
+Other engineers edit the project while a long benchmark runs, so a benchmark command first
+copies the project's packages into a snapshot folder (`CodeSnapshot`) and every measured process
+of that command imports from it: an ingest and its "unchanged" re-ingest always run the same
+code (a bumped PIPELINE_VERSION in between would otherwise re-embed everything).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +30,57 @@ import time
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGES = ("cppcc_kb", "ingest", "bot", "ui", "evals", "bench")
+
+
+class CodeSnapshot:
+    """A frozen copy of the project's packages for the measured processes of one command."""
+
+    def __init__(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="cppcc-bench-code-")
+        self.root = Path(self._tmp.name)
+        digest = hashlib.sha1()
+        for name in _PACKAGES:
+            src = PROJECT_ROOT / name
+            if src.is_dir():
+                shutil.copytree(src, self.root / name,
+                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for path in sorted(self.root.rglob("*.py")):
+            digest.update(str(path.relative_to(self.root)).encode() + path.read_bytes())
+        self.id = f"{_git_head()}+{digest.hexdigest()[:10]}"
+
+    def cleanup(self) -> None:
+        self._tmp.cleanup()
+
+
+def _git_head() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=PROJECT_ROOT, capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+        return (head or "nogit") + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "nogit"
+
+
+def stop_on_sigterm() -> None:
+    """A SIGTERM to the benchmark command unwinds it (so Job.wait kills its child too)."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _die_with_parent() -> None:
+    """In the child (Linux): receive SIGTERM when the benchmark command dies."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 class JobFailed(RuntimeError):
@@ -37,8 +95,10 @@ def load_1min() -> float:
 class Job:
     """A measured child process: `start()`, then `wait()` (or `stop()` for a server)."""
 
-    def __init__(self, target: str, params: dict, label: str = ""):
+    def __init__(self, target: str, params: dict, label: str = "",
+                 code: CodeSnapshot | None = None):
         self.target, self.params, self.label = target, params, label or target
+        self.code = code
         self._tmp = tempfile.TemporaryDirectory(prefix="cppcc-bench-job-")
         self._out = Path(self._tmp.name) / "result.json"
         self.proc: subprocess.Popen | None = None
@@ -49,10 +109,14 @@ class Job:
         spec.write_text(json.dumps({"target": self.target, "params": self.params,
                                     "out": str(self._out)}, ensure_ascii=False), "utf-8")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        root = self.code.root if self.code else PROJECT_ROOT
+        env["PYTHONPATH"] = os.pathsep.join([str(root)] + [p for p in
+                                             env.get("PYTHONPATH", "").split(os.pathsep) if p])
         self.started = time.perf_counter()
         # The child's stdout goes to our stderr: the parent's stdout carries only the tables.
         self.proc = subprocess.Popen([sys.executable, "-m", "bench.rss", str(spec)],
-                                     cwd=str(PROJECT_ROOT), env=env, stdout=_stderr_fd())
+                                     cwd=str(root), env=env, stdout=_stderr_fd(),
+                                     preexec_fn=_die_with_parent)
         return self
 
     def wait(self, timeout: float | None = None, ok_signal: int | None = None) -> dict:
@@ -115,13 +179,14 @@ def _stderr_fd() -> int | None:
         return None
 
 
-def run_job(target: str, params: dict, label: str = "") -> dict:
+def run_job(target: str, params: dict, label: str = "", code: CodeSnapshot | None = None) -> dict:
     """Run `target(params)` in a fresh interpreter; its result plus peak RSS and process time."""
-    return Job(target, params, label).start().wait()
+    return Job(target, params, label, code).start().wait()
 
 
 def _child(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text("utf-8"))
+    stop_on_sigterm()
     module, func = spec["target"].split(":")
     result = getattr(importlib.import_module(module), func)(spec["params"]) or {}
     result["self_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

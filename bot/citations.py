@@ -22,7 +22,8 @@ def untraced_names(answer: str, sources: list[str]) -> list[str]:
 
 
 def _source_text(c: Citation) -> str:
-    return f"{c.title}\n{c.heading}\n{c.passage}"
+    """What a citation vouches for: its passage, and the document's title, section and date."""
+    return f"{c.title}\n{c.heading}\n{c.date}\n{c.passage}"
 
 
 def check(answer: str, citations: list[Citation]) -> list[str]:
@@ -51,18 +52,21 @@ def build_citations(picks: list[Pick], ground) -> Answer:
         n = len(citations) + 1
         citations.append(_citation(n, p, pick.start, pick.end, ground))
         intro = f"{pick.lead_text}……" if pick.lead_text else ""
-        lines.append(f"{_lead(p, pick.lead_text or pick.quote)}{intro}{pick.quote}[{n}]")
+        lead = _lead(p, pick.lead_text or pick.quote, citations[-1].date)
+        lines.append(f"{lead}{intro}{pick.quote}[{n}]")
     text = "\n".join(lines)
     problems = check(text, citations)
     return Answer(text, abstained=False, verified=not problems, citations=citations,
                   unverified_figures=problems)
 
 
-def _lead(p: Passage, quote: str) -> str:
-    """据《宪法》第六十二条：— where the quote comes from, said before it."""
+def _lead(p: Passage, quote: str, date: str = "") -> str:
+    """据《监察法》（2024年12月25日）第四十八条：— where the quote comes from, said first."""
     title = p.meta.get("title", "")
     article = p.meta.get("article", "")
     where = f"《{title}》" if title else ""
+    if date and len(date) == 10:
+        where += f"（{int(date[:4])}年{int(date[5:7])}月{int(date[8:])}日）"
     if article and not quote.startswith(article):
         where += article
     return f"据{where}：" if where else ""

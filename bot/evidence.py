@@ -42,6 +42,10 @@ def mismatch(q: QuestionInfo, ev: Evidence) -> str:
                   and mentions_body(ev.sentences + ev.titles, b)]
         if others:
             return f"资料说的是{others[0]}，没有关于问题中“{body}”的内容"
+    if _NATIONAL.search(q.text) and "全国" not in ev.sentences + ev.titles:
+        about = next((p for p in _PLACES_IN(ev.titles + ev.sentences)), "")
+        if about or "市" in ev.titles or "我市" in ev.sentences:
+            return f"问题问的是全国层面，资料说的是{about or '地方'}的情况"
     for place in q.places:
         if place not in context and place not in ev.doc_texts:
             return f"资料中没有关于“{place}”的内容"
@@ -53,6 +57,15 @@ def mismatch(q: QuestionInfo, ev: Evidence) -> str:
         if year not in ev.doc_years and f"{year}年" not in context:
             return f"资料中没有{year}年的相关内容"
     return ""
+
+
+_NATIONAL = re.compile(r"全国政协|全国人大|全国人民代表大会|全国委员会")
+
+
+def _PLACES_IN(text: str) -> list[str]:
+    from bot.question import places_in
+
+    return places_in(text)
 
 
 # '按规定…应当…' asks what a rule says; a news report tells what happened, not the rule.

@@ -15,6 +15,7 @@ class FusionWeights:
     rrf_k: int = 60
     title: float = 0.02  # the question names the document (《信访工作条例》, 国旗法)
     year: float = 0.01  # the question names the document's year
+    current: float = 0.005  # of several versions of one law, the one in force
 
 
 def rrf(ranked_lists: list[tuple[list[str], float]], k: int) -> dict[str, float]:

@@ -24,6 +24,7 @@ _KINDS = [
     ("who", r"谁|哪位|哪个机关|哪个机构|哪个部门|哪一级|哪些机关|什么机关|什么机构|哪个单位|哪家|由哪"),
     ("yesno", r"是否|有没有|能不能|可不可以|能否|吗[？?]?$"),
 ]
+_SEVERAL = re.compile(r"各自|分别|各是|哪些|哪几|都有哪|以及")
 _SUBQUESTION = re.compile(r"[？?]|，其中|；|另外")
 _UNIT = re.compile(r"(?:多少|几)(个)?(工作日|场次|[件家名条场篇次项位种类天日月年元人届号]|钱|岁)")
 _UNIT_ALIASES = {"天": "日天", "日": "日天", "钱": "元", "人": "人名", "名": "名人",
@@ -117,6 +118,7 @@ class QuestionInfo:
     bodies: list[str] = field(default_factory=list)
     terms: list[str] = field(default_factory=list)
     followup: bool = False
+    several: bool = False  # asks for more than one thing: 各自, 分别, 哪些, two questions
     context_terms: list[str] = field(default_factory=list)  # from the earlier question
     focus: list[str] = field(default_factory=list)  # what the question word asks about
     focus_candidates: list[tuple[str, str]] = field(default_factory=list)
@@ -144,6 +146,7 @@ def analyze(question: str, history: list[str] | None = None) -> QuestionInfo:
     info.focus, info.focus_is_noun = choose_focus(info.focus_candidates, lambda word: True)
     info.stated = stated_figures(text)
     info.followup = bool(history) and is_followup(text)
+    info.several = len(info.kinds) > 1 or bool(_SEVERAL.search(text))
     return info
 
 

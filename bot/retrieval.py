@@ -76,6 +76,16 @@ def short_title(title: str) -> str:
     return _SHORT_TITLE.sub("", title).strip()
 
 
+def older_versions(records: dict[str, DocRecord]) -> set[str]:
+    """Documents with the same title as a newer one: 监察法 2018 beside 监察法 2024."""
+    newest: dict[str, DocRecord] = {}
+    for rec in records.values():
+        best = newest.get(rec.title)
+        if best is None or (rec.date, rec.year) > (best.date, best.year):
+            newest[rec.title] = rec
+    return {d for d, rec in records.items() if newest[rec.title].doc_id != d}
+
+
 def titles_named(question: str, records: dict[str, DocRecord]) -> set[str]:
     """Documents whose (short) title the question names; the longest names win."""
     hits = []
@@ -142,11 +152,14 @@ class HybridSearch:
         missing = [cid for cid in keyword if cid not in passages]
         passages.update(self._fetch(missing, records))
         named = titles_named(title_query or query, records)
+        superseded = older_versions(records)
         boosts = {}
         for cid, p in passages.items():
             boost = self.weights.title if p.doc_id in named else 0.0
             if years and set(years) & set(records[p.doc_id].years):
                 boost += self.weights.year
+            elif p.doc_id not in superseded:
+                boost += self.weights.current
             boosts[cid] = boost
         ranked = fuse([p.chunk_id for p in dense], [c for c in keyword if c in passages],
                       boosts, self.weights)

@@ -57,7 +57,7 @@ def shown_untraced(result: dict) -> list[str]:
     citations: checked here again, independently of the bot's own flag."""
     if result["abstained"] or not result["verified"]:
         return []
-    sources = [f"{c['title']}\n{c.get('heading', '')}\n{c.get('passage') or c['quote']}"
+    sources = [f"{c['title']}\n{c.get('heading', '')}\n{c.get('date', '')}\n{c.get('passage') or c['quote']}"
                for c in result["citations"]]
     return untraced_figures(result["answer"], sources)
 

@@ -2,13 +2,86 @@
 
 from __future__ import annotations
 
+import sys
+import time
+from pathlib import Path
+
 import click
 
 
 @click.command()
 @click.option("--host", default=None, help="Interface to listen on [env CPPCC_KB_HOST; 127.0.0.1].")
-@click.option("--port", type=int, default=None, help="Port [env CPPCC_KB_PORT; 7860].")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port [env CPPCC_KB_PORT; 7860].")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None):
-    """Run the chat (Gradio) and the API (FastAPI) in one process."""
-    raise click.ClickException("serve is not built yet")
+    """Run the chat (Gradio) and the API (FastAPI) in one process.
+
+    On a fresh install (an empty knowledge base) the corpus folder (CPPCC_KB_CORPUS_DIR, by
+    default the bundled corpus/) is ingested first; nothing is ingested when documents exist.
+    """
+    import uvicorn
+
+    from bot.chain import get_bot
+    from ui.server import create_app
+
+    settings = ctx.obj()
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+    click.echo(f"Knowledge base: {settings.chroma_url or settings.data}", err=True)
+    bot = get_bot(settings)  # loads nothing heavy yet; refuses a store of another embedder
+    if not bot.kb.records():
+        ingest_first_corpus(bot, settings)
+    if settings.staff_token is None:
+        click.echo("Staff desk: off (set CPPCC_KB_STAFF_TOKEN to enable uploads and deletes).",
+                   err=True)
+    app = create_app(settings, bot)
+    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    click.echo(f"政协知识库问答: http://{shown}:{settings.port}/   "
+               f"(API: http://{shown}:{settings.port}/api/docs)  — Ctrl+C to stop", err=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+def ingest_first_corpus(bot, settings) -> None:
+    """Fill an empty knowledge base from the corpus folder, showing progress on stderr."""
+    from ingest.pipeline import ingest_paths
+
+    corpus = Path(settings.corpus_dir)
+    if not corpus.is_dir():
+        click.echo(f"The knowledge base is empty and the corpus folder {corpus} does not exist; "
+                   "starting anyway — add documents on the staff desk or with "
+                   "`cppcc-kb ingest PATH`.", err=True)
+        return
+    click.echo(f"The knowledge base is empty: ingesting {corpus} first "
+               "(the embedding model loads on first use; this can take a few minutes)…", err=True)
+    progress = _Progress(sys.stderr.isatty())
+    summary = ingest_paths([corpus], settings, kb=bot.kb, progress=progress)
+    progress.done()
+    for o in summary.failed:
+        click.echo(f"  FAILED {Path(o.path).name}: {o.reason} — {o.fix}", err=True)
+    counts = ", ".join(f"{summary.count(s)} {s}" for s in ("added", "updated", "unchanged",
+                                                            "failed") if summary.count(s))
+    click.echo(f"Ingested {corpus}: {counts or 'no documents'}; {summary.chunks} chunks in "
+               f"{summary.seconds:.1f}s", err=True)
+
+
+class _Progress:
+    """On a terminal one self-rewriting line; when piped (logs), one line per file."""
+
+    def __init__(self, tty: bool):
+        self.tty, self.started = tty, time.perf_counter()
+
+    def __call__(self, done: int, total: int, summary) -> None:
+        elapsed = time.perf_counter() - self.started
+        eta = (total - done) * elapsed / done if done else 0
+        line = (f"  {done}/{total} files · {summary.chunks} chunks · {elapsed:.0f}s"
+                f" · ETA {eta:.0f}s")
+        if self.tty:
+            click.echo(f"\r{line}   ", nl=False, err=True)
+        else:
+            click.echo(line, err=True)
+
+    def done(self) -> None:
+        if self.tty:
+            click.echo("", err=True)

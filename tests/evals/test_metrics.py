@@ -166,8 +166,5 @@ def test_summarize_only_unanswerable_and_empty():
     assert empty["n"] == 0 and empty["p50_ms"] == 0.0
 
 
-@pytest.mark.xfail(strict=True, reason="evals/metrics.py `_ratio` gives 1.0 for an empty "
-                   "denominator; for unverified_rate (lower is better) that reads as 'every "
-                   "answer unverified' when nothing was shown — should be 0.0")
 def test_unverified_rate_is_zero_when_every_answer_is_declined():
     assert summarize([rows()[2]])["unverified_rate"] == 0.0

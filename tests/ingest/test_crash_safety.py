@@ -5,16 +5,19 @@ Three ways of dying, each followed by invariant checks (tests/support/kbcheck.py
 must finish the job:
 - in-process, dying before each single Chroma write of an ingest in turn (every moment between
   two writes, deterministically);
-- `cppcc-kb ingest` processes SIGKILLed at staged moments: after a random delay, and after the
-  N-th entry of Chroma's write-ahead log appears (watched with plain sqlite from the test);
+- `cppcc-kb ingest` processes SIGKILLed at staged moments: after a random delay, and once the
+  N-th entry of Chroma's write-ahead log is there (read with plain sqlite while the process is
+  frozen by SIGSTOP, and killed where it stands);
 - the real `cppcc-kb` executable SIGKILLed in the middle of its writes.
 No hook in shipped code: the moments come from the outside.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -216,24 +219,45 @@ def test_dying_before_any_chroma_write_of_a_remove(tmp_path, embedder):
 # --- SIGKILLed `cppcc-kb ingest` processes ------------------------------------------------------
 
 def kill_when(child, data: Path, start: int, writes: int | None = None,
-              delay: float | None = None, timeout: float = 120.0) -> int | None:
-    """SIGKILL `child` once `writes` new log entries appeared (or after `delay` seconds).
-    Returns the log position seen at the kill, or None if the run ended first."""
-    deadline = time.monotonic() + timeout
+              delay: float | None = None, timeout: float = 180.0) -> int | None:
+    """SIGKILL `child` after `delay` seconds, or once `writes` new entries are in Chroma's log.
+
+    Watching a busy writer from outside, a poll may come too late; so the child is frozen
+    (SIGSTOP) for each look and killed right there, frozen, when the count is reached.
+    Returns the log position at the kill, or None if the run ended first."""
     if delay is not None:
         time.sleep(delay)
-        seen = chroma_log_position(data / "chroma")
-    else:
-        while True:
-            seen = chroma_log_position(data / "chroma")
-            if seen - start >= writes or child.poll() is not None:
-                break
-            assert time.monotonic() < deadline, "the ingest made no progress"
-            time.sleep(0.002)
-    if child.poll() is not None:
-        return None
-    child.kill()
-    return seen
+        if child.poll() is not None:
+            return None
+        child.kill()
+        return chroma_log_position(data / "chroma")
+    deadline = time.monotonic() + timeout
+    while child.poll() is None:
+        assert time.monotonic() < deadline, "the ingest made no progress"
+        os.kill(child.pid, signal.SIGSTOP)
+        try:
+            _wait_stopped(child.pid)
+            seen = chroma_log_position(data / "chroma", wait=0)  # None: stopped mid-transaction
+            if seen is not None and seen - start >= writes:
+                child.kill()
+                return seen
+        finally:
+            if child.poll() is None:
+                os.kill(child.pid, signal.SIGCONT)
+        time.sleep(0.003)
+    return None
+
+
+def _wait_stopped(pid: int) -> None:
+    """Until the kernel shows the process stopped (or gone)."""
+    for _ in range(1000):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return
+        if state in "TtZX":
+            return
+        time.sleep(0.0005)
 
 
 @pytest.mark.slow
@@ -249,7 +273,7 @@ def test_sigkilled_ingests_at_staged_moments_then_the_next_run_completes(tmp_pat
     # kills come later and later: the whole work is ~20 log entries (7 for the update, 4 per
     # addition, plus what recovery deletes).
     moments = [("delay", round(rng.uniform(0.2, 1.5), 2)), ("writes", 1), ("writes", 3),
-               ("writes", rng.randint(5, 7)), ("writes", 9)]
+               ("writes", rng.randint(5, 7)), ("writes", 16)]
     kills = []
     for kind, amount in moments:
         start = chroma_log_position(data / "chroma")
@@ -308,7 +332,7 @@ class _Proc:
     """subprocess.Popen with the two methods kill_when uses."""
 
     def __init__(self, proc: subprocess.Popen):
-        self.proc = proc
+        self.proc, self.pid = proc, proc.pid
 
     def poll(self):
         return self.proc.poll()

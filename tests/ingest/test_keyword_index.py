@@ -22,12 +22,10 @@ def ranked(index: KeywordIndex, query: list[str], k: int = 10) -> list[str]:
 
 @pytest.fixture
 def index() -> KeywordIndex:
-    idx = KeywordIndex()
-    idx.replace_docs(set(), rows("a", ["政协", "提案", "提案", "办理"], ["政协", "委员", "履职"]),
-                     {"a": "v1"})
-    idx.replace_docs(set(), rows("b", ["国歌", "奏唱", "场合"], ["国歌", "尊严", "政协"]),
-                     {"b": "v1"})
-    return idx
+    idx = KeywordIndex().replace_docs(
+        set(), rows("a", ["政协", "提案", "提案", "办理"], ["政协", "委员", "履职"]), {"a": "v1"})
+    return idx.replace_docs(set(), rows("b", ["国歌", "奏唱", "场合"], ["国歌", "尊严", "政协"]),
+                            {"b": "v1"})
 
 
 # --- BM25 ranking ------------------------------------------------------------------------------
@@ -48,9 +46,9 @@ def test_rare_terms_weigh_more_than_common_ones(index):
 
 
 def test_term_frequency_counts_with_saturation_and_length_normalisation():
-    idx = KeywordIndex()
-    idx.replace_docs(set(), rows("d", ["提案"], ["提案", "提案"], ["提案", "提案"] + ["其他"] * 20,
-                                 ["别的"]), {"d": "v"})
+    idx = KeywordIndex().replace_docs(
+        set(), rows("d", ["提案"], ["提案", "提案"], ["提案", "提案"] + ["其他"] * 20, ["别的"]),
+        {"d": "v"})
     s = idx.scores(["提案"])
     assert s[1] > s[0] > 0  # more occurrences score higher ...
     assert s[1] < 2 * s[0]  # ... but saturate (k1)
@@ -78,7 +76,9 @@ def test_document_frequency(index):
 # --- replace_docs ------------------------------------------------------------------------------
 
 def test_replace_docs_drops_every_row_of_a_document_and_adds_the_new_ones(index):
-    index.replace_docs({"a"}, rows("a", ["新", "版本", "内容"]), {"a": "v2"})
+    old = index
+    index = index.replace_docs({"a"}, rows("a", ["新", "版本", "内容"]), {"a": "v2"})
+    assert ranked(old, ["提案"]) == ["a:v:00000"] and old.versions["a"] == "v1"  # untouched
     assert ranked(index, ["提案"]) == []  # the old text is gone ...
     assert ranked(index, ["版本"]) == ["a:v:00000"]  # ... the new one is found
     assert index.doc_ids.count("a") == 1 and index.doc_ids.count("b") == 2
@@ -87,7 +87,7 @@ def test_replace_docs_drops_every_row_of_a_document_and_adds_the_new_ones(index)
 
 
 def test_replace_docs_removes_a_document_entirely(index):
-    index.replace_docs({"b"}, [], {})
+    index = index.replace_docs({"b"}, [], {})
     assert set(index.doc_ids) == {"a"} and "b" not in index.versions
     assert ranked(index, ["国歌"]) == []
     assert set(ranked(index, ["政协"])) == {"a:v:00000", "a:v:00001"}
@@ -96,16 +96,14 @@ def test_replace_docs_removes_a_document_entirely(index):
 def test_an_empty_index_answers_nothing():
     idx = KeywordIndex()
     assert len(idx) == 0 and idx.top(["政协"], 5) == [] and len(idx.scores(["政协"])) == 0
-    idx.replace_docs({"x"}, [], {})
-    assert len(idx) == 0
+    assert len(idx.replace_docs({"x"}, [], {})) == 0
 
 
 def test_incremental_updates_score_like_a_fresh_build(index):
-    index.replace_docs({"a"}, rows("a", ["政协", "新词"]), {"a": "v2"})
-    fresh = KeywordIndex()
-    fresh.replace_docs(set(), rows("b", ["国歌", "奏唱", "场合"], ["国歌", "尊严", "政协"]),
-                       {"b": "v1"})
-    fresh.replace_docs(set(), rows("a", ["政协", "新词"]), {"a": "v2"})
+    index = index.replace_docs({"a"}, rows("a", ["政协", "新词"]), {"a": "v2"})
+    fresh = KeywordIndex().replace_docs(
+        set(), rows("b", ["国歌", "奏唱", "场合"], ["国歌", "尊严", "政协"]), {"b": "v1"})
+    fresh = fresh.replace_docs(set(), rows("a", ["政协", "新词"]), {"a": "v2"})
     for query in (["政协"], ["国歌", "新词"], ["尊严", "政协"]):
         mine = dict(zip(index.ids, index.scores(query)))
         theirs = dict(zip(fresh.ids, fresh.scores(query)))
@@ -124,7 +122,7 @@ def test_save_and_load_round_trip(index, tmp_path):
     assert loaded.vocab == index.vocab
     for query in (["政协"], ["国歌", "尊严"], ["提案"]):
         assert np.allclose(loaded.scores(query), index.scores(query))
-    loaded.replace_docs({"a"}, [], {})  # a loaded index keeps working incrementally
+    loaded = loaded.replace_docs({"a"}, [], {})  # a loaded index keeps working incrementally
     assert ranked(loaded, ["提案"]) == [] and ranked(loaded, ["国歌"])
     assert [p.name for p in tmp_path.iterdir()] == [INDEX_FILE]  # no temp file left
 
@@ -167,8 +165,9 @@ def test_chunk_metadata_is_flat_and_carries_the_document_fields():
     assert all(isinstance(v, (str, int, float, bool)) for v in meta.values())
 
 
-def test_years_covered_is_the_own_year_plus_years_mentioned_repeatedly():
+def test_years_covered_is_what_the_text_keeps_returning_to_else_the_own_year():
     text = "回顾2024年工作。2024年成绩显著。2019年曾经提到一次。展望2025年。"
-    assert years_covered(text, 2025) == [2024, 2025]
-    assert years_covered(text, 0) == [2024]
+    assert years_covered(text, 2025) == [2024]  # a 2025 piece about 2024's work
+    assert years_covered("2019年提到一次。", 2025) == [2025]
     assert years_covered("2020年和2020年写在页眉\n<!-- INFO END -->\n正文", 2023) == [2023]
+    assert years_covered(text, 2018, "law") == [2018]  # a law: its version's year

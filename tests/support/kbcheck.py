@@ -120,19 +120,22 @@ def violations(snap: dict, *, settled: bool = False) -> list[str]:
     return problems
 
 
-def chroma_log_position(chroma_dir: Path) -> int:
+def chroma_log_position(chroma_dir: Path, wait: float = 10.0) -> int | None:
     """How far an embedded Chroma's write-ahead log has come: one step per record written or
     deleted. Read with plain sqlite, so a test can watch another process write without opening a
-    Chroma client of its own; 0 before the database exists."""
+    Chroma client of its own; 0 before the database exists. None if a writer held the database
+    locked for longer than `wait` seconds."""
     path = Path(chroma_dir) / "chroma.sqlite3"
     if not path.exists():
         return 0
-    con = sqlite3.connect(path, timeout=10)
+    con = sqlite3.connect(path, timeout=wait)
     try:
         row = con.execute("SELECT max(m) FROM (SELECT max(seq_id) AS m FROM embeddings_queue "
                           "UNION ALL SELECT max(seq_id) FROM max_seq_id)").fetchone()
-    except sqlite3.OperationalError:  # tables not created yet
-        return 0
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            return None
+        return 0  # tables not created yet
     finally:
         con.close()
     return int(row[0] or 0)

@@ -4,7 +4,7 @@ once, then forks a fresh child for every command.
 Importing torch and sentence-transformers and loading the model costs tens of seconds per process
 on a small, busy machine; the crash tests alone start a dozen CLI processes. Each child here is a
 real, separate process that runs `cppcc_kb.cli.main()` with the given argv, environment and
-stdout/stderr (files, or a pty): it opens its own Chroma client, takes the ingest lock, writes,
+stdout/stderr files: it opens its own Chroma client, takes the ingest lock, writes,
 and can be killed with SIGKILL at any moment like `cppcc-kb` started from a shell. The helper
 itself never opens a knowledge base, so no child inherits a client or a lock.
 
@@ -40,7 +40,7 @@ class Result:
 class Child:
     """One forked command; its stdout and stderr go to files read back after it ends."""
 
-    def __init__(self, warm: "WarmCLI", pid: int, out: Path, err: Path | None):
+    def __init__(self, warm: "WarmCLI", pid: int, out: Path, err: Path):
         self.warm, self.pid, self.out, self.err = warm, pid, out, err
         self.code: int | None = None
 
@@ -74,7 +74,7 @@ class Child:
 
     @property
     def stderr(self) -> str:
-        return self.err.read_text(encoding="utf-8", errors="replace") if self.err else ""
+        return self.err.read_text(encoding="utf-8", errors="replace")
 
     def result(self, timeout: float = 180.0) -> Result:
         code = self.wait(timeout)
@@ -123,15 +123,14 @@ class WarmCLI:
             return json.loads(self._readline(60.0))
 
     def spawn(self, argv: list[str], env: dict[str, str | None] | None = None,
-              tty: str | None = None, call: str | None = None) -> Child:
+              call: str | None = None) -> Child:
         """Fork `cppcc-kb ARGV...` (or, with `call`, `module:function(*argv)` whose JSON
-        result is written to stdout). `tty`: a pty slave path for stdout and stderr."""
+        result is written to stdout)."""
         self._count += 1
-        out = self.tmp / f"{self._count}.out"
-        err = None if tty else self.tmp / f"{self._count}.err"
+        out, err = self.tmp / f"{self._count}.out", self.tmp / f"{self._count}.err"
         reply = self._ask({"op": "spawn", "argv": [str(a) for a in argv], "env": env or {},
-                           "stdout": str(out), "stderr": str(err) if err else None,
-                           "tty": tty, "call": call, "cwd": os.getcwd()})
+                           "stdout": str(out), "stderr": str(err), "call": call,
+                           "cwd": os.getcwd()})
         return Child(self, reply["pid"], out, err)
 
     def run(self, argv: list[str], env: dict[str, str | None] | None = None,
@@ -233,14 +232,9 @@ def _child(req: dict) -> None:
                 os.environ[key] = value
         os.chdir(req["cwd"])
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-        if req["tty"]:
-            tty = os.open(req["tty"], os.O_RDWR | os.O_NOCTTY)
-            os.dup2(tty, 1)
-            os.dup2(tty, 2)
-        else:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-            os.dup2(os.open(req["stdout"], flags, 0o644), 1)
-            os.dup2(os.open(req["stderr"], flags, 0o644), 2)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        os.dup2(os.open(req["stdout"], flags, 0o644), 1)
+        os.dup2(os.open(req["stderr"], flags, 0o644), 2)
         sys.stdin = open(0, "r", encoding="utf-8", closefd=False)
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False, buffering=1)
         sys.stderr = open(2, "w", encoding="utf-8", closefd=False, buffering=1)

@@ -1,0 +1,141 @@
+"""Sentence scoring helpers: does a sentence cover the question's words, and does it hold the
+kind of figure asked for (a count, not a year; a duration, not a count; a date…)?"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.sentences import (context_discounted, counts, fits_kind, focus_near_figure, has_unit,
+                           states_duration_of, term_coverage)
+
+OPENING = "全年636件提案承载民意，167场次协商激荡智慧"
+
+
+def counted(text: str) -> list[str]:
+    return [text[s:e] for s, e in counts(text)]
+
+
+# ---- term_coverage ---------------------------------------------------------------------------
+def test_term_coverage_is_the_weighted_share_of_terms_found():
+    assert term_coverage("全年636件提案", {"提案": 1.0, "协商": 1.0}) == 0.5
+    assert term_coverage("全年636件提案", {"提案": 3.0, "协商": 1.0}) == 0.75
+    assert term_coverage("全年636件提案", {}) == 0.0
+
+
+def test_term_coverage_counts_aliases_as_the_term():
+    assert term_coverage("全国人民代表大会常务委员会", {"人大": 1.0}) == 1.0
+    assert term_coverage("国有企业管理人员", {"国企": 1.0}) == 1.0
+
+
+def test_a_partly_matching_term_earns_part_of_its_weight():
+    # 政协委员 has the bigrams 政协, 协委, 委员; only 政协 is there: 0.6 * 1/3
+    assert term_coverage("淄博市政协", {"政协委员": 1.0}) == pytest.approx(0.2)
+    assert term_coverage("淄博市政协", {"提案": 1.0}) == 0.0
+
+
+def test_term_coverage_reads_normalised_text():
+    assert term_coverage("专项资金6,000万元", {"6000万元": 1.0}) == 1.0
+
+
+# ---- counts ----------------------------------------------------------------------------------
+def test_counts_are_the_figures_that_count_something():
+    assert counted(OPENING) == ["636", "167"]
+    assert counted("推动8个专委会委员履职支部建设") == ["8"]
+    assert counted("留置时间不得超过三个月") == ["三"]
+    assert counted("社情民意信息连续4年在全省位列第一") == ["4"]
+
+
+@pytest.mark.parametrize("text", [
+    "2025年7月11日举行协商圆桌会",  # the parts of a date
+    "本法自1990年10月1日起施行",
+    "2025年，淄博市政协发挥专门协商机构作用",  # a year
+    "第十二条 国旗应当升挂",  # an ordinal
+    "扎实开展深入贯彻中央八项规定精神学习教育",  # slogans count nothing
+    "深化网络、队伍、机制“三项建设”，健全市、县、镇“三级联动”工作体系",
+    "统筹推进“两支队伍”建设",
+    "严格落实“三联系”制度",
+    "报上一级人民政府批准",  # 上一级 is a level
+])
+def test_figures_in_dates_years_ordinals_and_slogans_are_not_counts(text):
+    assert counts(text) == []
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bot/sentences.py _DATE: the month and day must be Arabic digits (\\d{1,2}月) and the "
+    "numeral-year class [一二〇○零九八]{4} lacks 三四五六七, so 一九四九年十月一日 is no date: its 十 and "
+    "一 are counted and fits_kind(..., 'date') is False; fix: accept [\\d一二三四五六七八九十]{1,3} "
+    "for month and day and [〇○零一二三四五六七八九]{4} for the year"))
+@pytest.mark.parametrize("text", ["中华人民共和国于一九四九年十月一日成立", "二〇一八年三月十一日通过"])
+def test_a_date_written_in_numerals_is_a_date(text):
+    assert counts(text) == []
+    assert fits_kind(text, "date")
+
+
+# ---- has_unit ----------------------------------------------------------------------------------
+def test_has_unit_wants_a_count_followed_by_the_asked_measure_word():
+    assert has_unit(OPENING, "件")
+    assert has_unit(OPENING, "场次")
+    assert not has_unit("全年636件提案", "场")
+    assert not has_unit("在淄博已有9家，连同44家“政协委员工作室”", "名")  # 家 is not 名
+
+
+def test_has_unit_knows_aliases_and_words_between_figure_and_unit():
+    assert has_unit("应当在七日内答复", "天")  # 天 and 日 are one
+    assert has_unit("十五天", "日")
+    assert has_unit("工信部6000万元专项资金", "钱")  # 钱 is 元
+    assert has_unit("全年560余次走访联系", "次")  # 余 may sit between
+    assert has_unit("超过100多名委员", "名")
+
+
+def test_a_unit_after_a_year_is_not_a_count_of_that_unit():
+    assert not has_unit("2025年", "年")
+
+
+# ---- fits_kind ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind, text, fits", [
+    ("count", "全年636件提案", True),
+    ("count", "中华人民共和国国旗是五星红旗", False),
+    ("count", "2025年7月11日举行协商圆桌会", False),  # only a date
+    ("duration", "留置时间不得超过三个月", True),
+    ("duration", "应当在二十四小时以内通知", True),
+    ("duration", "全年636件提案", False),  # a count is not a duration
+    ("date", "本法自2017年10月1日起施行", True),
+    ("date", "本法自公布之日起施行", False),
+    ("year", "1990年6月28日通过", True),
+    ("year", "一九五四年九月二十日", True),
+    ("ratio", "以全体代表的三分之二以上的多数通过", True),
+    ("ratio", "全体代表的过半数通过", True),
+    ("ratio", "全年636件提案", False),
+    ("who", "由全国人民代表大会常务委员会召集", True),
+    ("who", "国旗是五星红旗", False),
+    ("frequency", "国旗应当每日升挂", True),
+    ("frequency", "国旗应当升挂", False),
+    ("article", "依照本法第十六条的规定", True),
+    ("what", "任何句子", True),
+    ("yesno", "任何句子", True),
+])
+def test_fits_kind(kind, text, fits):
+    assert fits_kind(text, kind) is fits
+
+
+# ---- focus near a figure, durations ------------------------------------------------------------
+def test_focus_near_figure_links_the_asked_word_to_a_count():
+    assert focus_near_figure("全年636件提案承载民意", ["提案"])  # figure just before
+    assert focus_near_figure("留置时间不得超过三个月", ["留置"])  # figure within the window after
+    assert not focus_near_figure("提案工作很重要，全年开展了各类活动，其中有167场次", ["提案"])
+    assert not focus_near_figure("全年636件提案", [])
+
+
+def test_states_duration_of_the_focus():
+    assert states_duration_of("留置时间不得超过三个月", ["留置"])
+    assert states_duration_of("留置的期限", ["留置"])
+    assert not states_duration_of("留置三个月", ["留置"])  # no 时间/期限 word
+    assert not states_duration_of("留置时间不得超过三个月", ["提案"])
+
+
+# ---- context_discounted ------------------------------------------------------------------------
+def test_words_the_title_already_says_weigh_less():
+    weights = context_discounted({"淄博": 1.0, "提案": 1.0}, "淄博政协这一年")
+    assert weights == {"淄博": pytest.approx(0.3), "提案": 1.0}
+    assert context_discounted({"淄博": 1.0}, "淄博政协这一年", factor=0.5) == {"淄博": 0.5}
+    assert context_discounted({"提案": 2.0}, "") == {"提案": 2.0}

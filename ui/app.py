@@ -1,0 +1,639 @@
+"""The members' chat and the staff desk: one Gradio Blocks over one Bot.
+
+The chat keeps its conversation in a per-session `gr.State` (the messages shown, the earlier
+questions passed to the bot as history, and each answer's sources panel), so the same handlers
+serve the browser and `gradio_client`. The staff desk exists only when a staff token is
+configured; its controls are hidden until login, and every staff handler checks the session's
+login again on the server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from bot.answer import Answer
+from bot.chain import Bot
+from cppcc_kb.errors import KBError
+from cppcc_kb.settings import Settings
+from ingest.errors import StoreLocked
+from ingest.indexing import doc_id_for
+from ingest.manifest import MANIFEST
+from ingest.pipeline import IngestSummary, ingest_paths
+from ingest.store import DocRecord
+from ui import render
+
+logger = logging.getLogger("cppcc_kb.ui")
+
+TITLE = "政协知识库问答"
+SUBTITLE = "依据已收录的政协工作报告、新闻和法规文件作答；每个回答都标注出处，可点开核对原文。"
+EXAMPLES = [
+    "2025年淄博市政协全年提案数量是多少？",
+    "“界别同心汇”在淄博有几家？",
+    "按国旗法，哪些政协领导逝世时要下半旗？",
+    "淄博有多少家“政协委员工作室”？",
+]
+STATUS = {"added": "新增", "updated": "更新", "unchanged": "未变", "failed": "失败",
+          "skipped": "跳过"}
+UPLOAD_HEADERS = ["文件", "状态", "doc_id", "段落数", "原因 / 处理办法"]
+DOC_HEADERS = ["doc_id", "标题", "日期", "来源", "段落数", "入库时间"]
+_REINDEXABLE = (".txt", ".md", ".markdown")  # the stored text is plain text: these re-read as is
+_LOGIN_FAIL_DELAY_S = 1.0
+
+THEME = gr.themes.Soft(
+    primary_hue=gr.themes.colors.red, secondary_hue=gr.themes.colors.slate,
+    neutral_hue=gr.themes.colors.slate,
+    # System fonts only: nothing is fetched from a font service (the server may be offline).
+    font=["PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC",
+          "WenQuanYi Micro Hei", "system-ui", "sans-serif"],
+    font_mono=["ui-monospace", "Consolas", "monospace"],
+).set(
+    body_background_fill="#f6f4f1", block_radius="12px",
+    block_label_background_fill="transparent", block_title_background_fill="transparent",
+    block_label_text_color="*neutral_600", block_title_text_color="*neutral_600",
+    block_label_text_size="*text_sm", block_label_padding="0 0 4px 0",
+    button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_600",
+)
+
+CSS = """
+.gradio-container { max-width: 1320px !important; width: 100% !important; margin: 0 auto; }
+#kb-toolbar { align-items: end; }
+#kb-new-chat { align-self: end; margin-bottom: 2px; }
+#kb-header { padding: 18px 4px 6px; border-bottom: 3px solid #b91c1c; margin-bottom: 8px; }
+#kb-header h1 { font-size: 28px; font-weight: 700; color: #7f1d1d; margin: 0; letter-spacing: 2px; }
+#kb-header .kb-sub { color: #57534e; margin-top: 6px; font-size: 14px; }
+#kb-header .kb-stats { color: #78716c; font-size: 12px; margin-top: 4px; }
+#kb-chat .message { font-size: 15px; line-height: 1.75; }
+.kb-question { white-space: normal; }
+.kb-answer { line-height: 1.8; }
+.kb-ref { color: #b91c1c; font-weight: 600; font-size: 0.85em; margin: 0 1px;
+          vertical-align: super; line-height: 0; }
+.kb-foot { margin-top: 8px; font-size: 12px; color: #15803d; }
+.kb-note { margin-top: 6px; font-size: 13px; color: #475569; }
+.kb-small { font-size: 12px; color: #64748b; }
+.kb-abstained { background: #eef2f7; border-left: 4px solid #64748b; padding: 10px 14px;
+                border-radius: 8px; }
+.kb-abstained .kb-abstain-head { font-weight: 600; color: #334155; }
+.kb-abstained .kb-foot { color: #64748b; }
+.kb-warning { margin-top: 8px; background: #fff7ed; border: 1px solid #fdba74; color: #9a3412;
+              padding: 8px 12px; border-radius: 8px; font-size: 13px; }
+.kb-warning strong { display: block; margin-bottom: 2px; }
+.kb-unverified { font-family: ui-monospace, monospace; background: #fee2e2; color: #b91c1c;
+                 padding: 0 4px; border-radius: 4px; }
+.kb-unverified-answer { border-left: 4px solid #ea580c; padding-left: 12px; }
+.kb-unverified-answer .kb-foot { color: #c2410c; }
+.kb-error { background: #fef2f2; border-left: 4px solid #dc2626; padding: 10px 14px;
+            border-radius: 8px; }
+.kb-error-head { font-weight: 600; color: #b91c1c; }
+.kb-streaming .kb-foot, .kb-pending { color: #64748b; }
+.kb-cursor { animation: kb-blink 1s steps(2) infinite; color: #b91c1c; }
+@keyframes kb-blink { 50% { opacity: 0; } }
+.kb-dots::after { content: "…"; animation: kb-blink 1s steps(2) infinite; }
+#kb-sources-panel { background: #fff; border: 1px solid #e7e5e4; border-radius: 12px;
+                    padding: 14px 16px; min-height: 200px; max-height: 720px; overflow-y: auto; }
+.kb-sources-head, .kb-sources-empty-title { font-weight: 700; font-size: 16px; color: #7f1d1d;
+                                             margin-bottom: 6px; }
+.kb-count { display: inline-block; background: #b91c1c; color: #fff; border-radius: 10px;
+            font-size: 12px; padding: 0 8px; margin-left: 4px; vertical-align: middle; }
+.kb-sources-question { font-size: 13px; color: #44403c; margin-bottom: 4px; }
+.kb-sources-hint, .kb-sources-empty p { font-size: 12px; color: #78716c; margin: 2px 0 10px; }
+.kb-sources-none { color: #475569; background: #eef2f7; padding: 10px 12px; border-radius: 8px; }
+details.kb-src { border: 1px solid #e7e5e4; border-radius: 10px; margin-bottom: 10px;
+                 background: #fafaf9; }
+details.kb-src[open] { background: #fff; border-color: #fca5a5; }
+details.kb-src > summary { cursor: pointer; list-style: none; padding: 10px 12px; }
+details.kb-src > summary::-webkit-details-marker { display: none; }
+.kb-src-n { color: #b91c1c; font-weight: 700; margin-right: 6px; }
+.kb-src-title { font-weight: 600; color: #1c1917; }
+.kb-src-meta { display: block; font-size: 12px; color: #78716c; margin-top: 2px; }
+.kb-snippet { font-size: 13px; color: #44403c; margin-top: 6px; line-height: 1.7; }
+details.kb-src[open] .kb-snippet { display: none; }
+.kb-src-body { padding: 0 12px 12px; }
+.kb-passage { white-space: pre-wrap; font-size: 13.5px; line-height: 1.8; color: #292524;
+              background: #f5f5f4; border-radius: 8px; padding: 10px 12px; max-height: 360px;
+              overflow-y: auto; }
+mark.kb-quote { background: #fde68a; color: inherit; padding: 1px 2px; border-radius: 3px; }
+.kb-quote-alone { margin-bottom: 6px; }
+.kb-src-file { font-size: 11.5px; color: #a8a29e; margin-top: 6px; word-break: break-all; }
+#kb-staff-msg .kb-ok { color: #15803d; }
+#kb-staff-msg .kb-bad { color: #b91c1c; }
+#kb-staff-msg .kb-msg { padding: 8px 12px; border-radius: 8px; background: #f5f5f4; }
+#kb-login { max-width: 560px; }
+#kb-login-msg .kb-bad { color: #b91c1c; }
+#kb-upload-results, #kb-docs { --font-mono: var(--font); }
+#kb-footer { text-align: center; font-size: 12px; color: #a8a29e; padding: 12px 0 4px; }
+#kb-footer a { color: #a8a29e; }
+"""
+
+
+# ---- the chat ------------------------------------------------------------------------------
+def _new_conversation() -> dict:
+    """messages: what the chat shows; questions: earlier questions (the bot's history);
+    panels: the sources panel of each answer, by its message index."""
+    return {"messages": [], "questions": [], "panels": {}}
+
+
+def _header_html(records: dict[str, DocRecord], settings: Settings) -> str:
+    mode = "大模型撰写 + 引用核对" if settings.effective_mode == "llm" else "摘录原文作答"
+    chunks = sum(r.chunks for r in records.values())
+    return (f'<div id="kb-header"><h1>{TITLE}</h1><div class="kb-sub">{SUBTITLE}</div>'
+            f'<div class="kb-stats">已收录 {len(records)} 份文件 · {chunks} 个段落 · {mode}</div>'
+            "</div>")
+
+
+def _doc_label(rec: DocRecord, limit: int = 34) -> str:
+    title = rec.title if len(rec.title) <= limit else rec.title[:limit - 1] + "…"
+    return f"{title}（{rec.date}）" if rec.date else title
+
+
+def _filter_choices(records: dict[str, DocRecord]) -> tuple[list, list]:
+    recs = sorted(records.values(), key=lambda r: (r.title, r.doc_id))
+    docs = [(_doc_label(r), r.doc_id) for r in recs]
+    years = sorted({y for r in records.values() for y in (r.years or ([r.year] if r.year else []))},
+                   reverse=True)
+    return docs, [(f"{y}年", y) for y in years]
+
+
+class ChatHandlers:
+    """The chat's event handlers over one Bot."""
+
+    def __init__(self, bot: Bot, settings: Settings):
+        self.bot, self.settings = bot, settings
+
+    def records(self) -> dict[str, DocRecord]:
+        try:
+            return self.bot.kb.records()
+        except KBError as exc:
+            logger.error("cannot read the document list: %s", exc)
+            return {}
+
+    def on_load(self, doc_ids: list | None, years: list | None):
+        """Fresh filter choices and counts when a page opens (documents may have changed)."""
+        records = self.records()
+        docs, year_choices = _filter_choices(records)
+        keep_docs = [d for d in (doc_ids or []) if d in records]
+        known_years = {v for _, v in year_choices}
+        keep_years = [y for y in (years or []) if y in known_years]
+        return (_header_html(records, self.settings),
+                gr.Dropdown(choices=docs, value=keep_docs),
+                gr.Dropdown(choices=year_choices, value=keep_years))
+
+    def ask(self, question: str, doc_ids: list | None, years: list | None,
+            conv: dict | None) -> Iterator[tuple[str, list, str, dict]]:
+        """Answer one question of the conversation; yields (textbox, chat, sources, state)."""
+        conv = _copy(conv)
+        question = " ".join((question or "").split())
+        if not question:
+            gr.Warning("请输入问题。")
+            yield "", conv["messages"], self._panel(conv), conv
+            return
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            gr.Warning(f"问题有 {len(question)} 个字，超过 {limit} 字的上限，请缩短后再问。")
+            yield question, conv["messages"], self._panel(conv), conv
+            return
+        messages = conv["messages"] + [{"role": "user", "content": render.user_html(question)},
+                                       {"role": "assistant", "content": render.PENDING}]
+        conv["messages"] = messages
+        index = len(messages) - 1
+        yield "", messages, render.sources_html(None), conv
+
+        filters = {"doc_ids": [str(d) for d in doc_ids or []], "years": _years(years)}
+        history = list(conv["questions"])
+        answer: Answer | None = None
+        try:
+            if self.settings.effective_mode == "llm":
+                text = ""
+                for item in self.bot.stream(question, history=history, filters=filters):
+                    if isinstance(item, Answer):
+                        answer = item
+                        break
+                    text += item
+                    messages[index] = {"role": "assistant", "content": render.streaming_html(text)}
+                    yield "", messages, render.sources_html(None), conv
+            else:
+                answer = self.bot.ask(question, history=history, filters=filters)
+        except KBError as exc:
+            messages[index] = {"role": "assistant", "content": render.error_html(str(exc))}
+            yield "", messages, render.sources_html(None), conv
+            return
+        except Exception:
+            logger.exception("answering %r failed", question)
+            messages[index] = {"role": "assistant", "content": render.error_html(
+                "服务器内部错误，未能回答；详细信息已写入服务器日志。")}
+            yield "", messages, render.sources_html(None), conv
+            return
+        if answer is None:  # a stream that ended without its answer
+            messages[index] = {"role": "assistant",
+                               "content": render.error_html("回答中断，请重试。")}
+            yield "", messages, render.sources_html(None), conv
+            return
+        panel = render.sources_html(answer, question)
+        messages[index] = {"role": "assistant", "content": render.answer_html(answer)}
+        conv["questions"] = history + [question]
+        conv["panels"] = {**conv["panels"], str(index): panel}
+        yield "", messages, panel, conv
+
+    @staticmethod
+    def _panel(conv: dict) -> str:
+        panels = conv.get("panels") or {}
+        if not panels:
+            return render.sources_html(None)
+        return panels[max(panels, key=int)]
+
+    @staticmethod
+    def new_chat():
+        conv = _new_conversation()
+        return "", [], render.sources_html(None), conv
+
+    @staticmethod
+    def show_sources(conv: dict | None, evt: gr.SelectData):
+        """Clicking an earlier answer shows its sources again."""
+        conv = conv or _new_conversation()
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        panels = conv.get("panels") or {}
+        key = str(index)
+        if key not in panels and isinstance(index, int):
+            key = str(index + 1)  # the question above an answer stands for that answer
+        return panels.get(key, gr.skip())
+
+    @staticmethod
+    def example(evt: gr.SelectData) -> str:
+        value = evt.value
+        return value.get("text", "") if isinstance(value, dict) else str(value or "")
+
+
+def _years(values: list | None) -> list[int]:
+    """Years from the year filter: 2025, "2025" or "2025年"; anything else is ignored."""
+    out = []
+    for v in values or []:
+        digits = str(v).strip().removesuffix("年")
+        if digits.isdigit() and len(digits) == 4:
+            out.append(int(digits))
+    return out
+
+
+def _copy(conv: dict | None) -> dict:
+    conv = conv or _new_conversation()
+    return {"messages": list(conv.get("messages") or []),
+            "questions": list(conv.get("questions") or []),
+            "panels": dict(conv.get("panels") or {})}
+
+
+# ---- the staff desk ------------------------------------------------------------------------
+class NotLoggedIn(gr.Error):
+    def __init__(self):
+        super().__init__("请先在“工作人员”页登录。", title="需要登录")
+
+
+class StaffHandlers:
+    """Upload, list, delete and re-index; each call checks the session's login first."""
+
+    def __init__(self, bot: Bot, settings: Settings):
+        self.bot, self.settings = bot, settings
+        token = settings.staff_token
+        if token is None:
+            raise ValueError("the staff desk needs settings.staff_token")
+        self._secret = token.get_secret_value().strip().encode("utf-8")
+
+    # -- login --
+    def check(self, password: str | None) -> bool:
+        given = (password or "").strip().encode("utf-8")
+        return bool(given) and secrets.compare_digest(given, self._secret)
+
+    def login(self, password: str | None):
+        if not self.check(password):
+            time.sleep(_LOGIN_FAIL_DELAY_S)  # slows guessing
+            return (False, gr.Column(visible=True), gr.Column(visible=False),
+                    _msg("口令不正确，请重新输入。", ok=False), "", gr.skip(), gr.skip())
+        table, choices = self._documents()
+        return (True, gr.Column(visible=False), gr.Column(visible=True), "", "", table,
+                gr.Dropdown(choices=choices, value=None))
+
+    @staticmethod
+    def logout():
+        return (False, gr.Column(visible=True), gr.Column(visible=False),
+                _msg("已退出。"), None, "")
+
+    @staticmethod
+    def _require(authed: Any) -> None:
+        if authed is not True:
+            raise NotLoggedIn()
+
+    # -- documents --
+    def _records(self) -> list[DocRecord]:
+        return sorted(self.bot.kb.records().values(), key=lambda r: (-r.added_at, r.doc_id))
+
+    def _documents(self) -> tuple[list[list], list[tuple[str, str]]]:
+        recs = self._records()
+        table = [[r.doc_id, r.title, r.date, r.source, r.chunks, _when(r.added_at)] for r in recs]
+        choices = [(f"{_doc_label(r)} · {r.doc_id}", r.doc_id) for r in recs]
+        return table, choices
+
+    def _after_change(self, pick: str | None = None):
+        """Updates for the document table, the selector, and the chat's filters."""
+        table, choices = self._documents()
+        records = self.bot.kb.records()
+        docs, years = _filter_choices(records)
+        keep = pick if pick in records else None
+        return (table, gr.Dropdown(choices=choices, value=keep), gr.Dropdown(choices=docs),
+                gr.Dropdown(choices=years), _header_html(records, self.settings))
+
+    def refresh(self, authed: Any):
+        self._require(authed)
+        return self._after_change()
+
+    # -- upload --
+    def upload(self, files: list | None, authed: Any, progress=gr.Progress()):
+        """Ingest uploaded files into the bot's knowledge base; one row per file."""
+        self._require(authed)
+        paths = [Path(f if isinstance(f, str) else getattr(f, "name", str(f)))
+                 for f in (files or [])]
+        if not paths:
+            raise gr.Error("请先选择要上传的文件。", title="没有文件")
+        progress(0, desc="正在读取文件…")
+        rows: list[list] = []
+        with tempfile.TemporaryDirectory(prefix="cppcc-kb-ui-upload-") as folder:
+            saved: dict[int, Path] = {}
+            for i, path in enumerate(paths):
+                name, refused = _upload_name(path.name, {p.name for p in saved.values()})
+                if refused:
+                    rows.append([name or path.name, STATUS["failed"], "", 0, refused])
+                    continue
+                target = Path(folder) / name
+                shutil.copyfile(path, target)  # under its own name: the name is the identity
+                saved[i] = target
+                rows.append([name, "", "", 0, ""])
+            try:
+                summary = (ingest_paths(list(saved.values()), self.bot.settings, kb=self.bot.kb,
+                                        progress=_progress_feed(progress))
+                           if saved else IngestSummary())
+            except KBError as exc:
+                return (_table_of(rows, error=_readable(exc)), _msg(_readable(exc), ok=False),
+                        *self._after_change())
+        by_name = {Path(o.path).name: o for o in summary.outcomes}
+        for i, target in saved.items():
+            o = by_name.get(target.name)
+            if o is None:
+                rows[i][1], rows[i][4] = STATUS["failed"], "未处理（原因不明，请查看服务器日志）"
+                continue
+            why = " — ".join(x for x in (o.reason, o.fix) if x)
+            rows[i][1:] = [STATUS.get(o.status, o.status), o.doc_id, o.chunks, why]
+        counts = {s: sum(r[1] == label for r in rows) for s, label in STATUS.items()}
+        parts = [f"{STATUS[s]} {n} 个" for s, n in counts.items() if n]
+        ok = not counts["failed"]
+        note = "，".join(parts) + (f"，耗时 {summary.seconds:.1f} 秒" if saved else "")
+        if counts["added"] or counts["updated"]:
+            note += "。新内容已可在问答中使用。"
+        return (_table_of(rows), _msg(note, ok=ok), *self._after_change())
+
+    # -- delete, with a confirmation step --
+    def delete_request(self, doc_id: str | None, authed: Any):
+        self._require(authed)
+        rec = self.bot.kb.records().get(doc_id or "")
+        if rec is None:
+            return (None, gr.Row(visible=False), _msg("请先在列表中选择要删除的文档。", ok=False))
+        return (rec.doc_id, gr.Row(visible=True),
+                _msg(f"确定要删除《{rec.title}》（{rec.doc_id}，{rec.chunks} 个段落）吗？"
+                     "删除后问答将不再引用它。请点击“确认删除”。", ok=False))
+
+    def delete_confirm(self, pending: str | None, authed: Any):
+        self._require(authed)
+        if not pending:
+            raise gr.Error("没有待确认的删除；请先选择文档并点击“删除”。")
+        from ingest.documents import remove_documents
+
+        try:
+            removed, _ = remove_documents(self.bot.settings, [pending], kb=self.bot.kb)
+        except KBError as exc:
+            return (None, gr.Row(visible=False), _msg(_readable(exc), ok=False),
+                    *self._after_change(pending))
+        if not removed:
+            message = _msg(f"文档 {pending} 已不在知识库中。", ok=False)
+        else:
+            message = _msg(f"已删除《{removed[0].title}》（{removed[0].doc_id}）。")
+        return (None, gr.Row(visible=False), message, *self._after_change())
+
+    @staticmethod
+    def delete_cancel():
+        return None, gr.Row(visible=False), _msg("已取消删除。")
+
+    # -- re-index --
+    def reindex(self, doc_id: str | None, authed: Any, progress=gr.Progress()):
+        """Split and embed a document again from the text the store keeps."""
+        self._require(authed)
+        kb = self.bot.kb
+        rec = kb.records().get(doc_id or "")
+        if rec is None:
+            return (_msg("请先在列表中选择要重新索引的文档。", ok=False), *self._after_change())
+        text = kb.store.document_text(rec.doc_id)
+        name = rec.source
+        if (not text or doc_id_for(name) != rec.doc_id
+                or Path(name).suffix.lower() not in _REINDEXABLE):
+            return (_msg(f"《{rec.title}》无法从存储的文本重建索引（它来自 PDF/Word/网页文件，"
+                         "或按清单 manifest.json 入库）。请重新上传原文件，同名文件会更新它。",
+                         ok=False), *self._after_change(rec.doc_id))
+        progress(0, desc="正在重新索引…")
+        try:
+            with tempfile.TemporaryDirectory(prefix="cppcc-kb-ui-reindex-") as folder:
+                path = Path(folder) / name
+                path.write_text(text, encoding="utf-8")
+                # Keep what the first ingest knew beyond the text itself.
+                meta = {"title": rec.title, "date": rec.date, "issuer": rec.issuer,
+                        "kind": rec.kind}
+                (Path(folder) / MANIFEST).write_text(json.dumps(
+                    {"documents": {name: {k: v for k, v in meta.items() if v}}},
+                    ensure_ascii=False), encoding="utf-8")
+                summary = ingest_paths([path], self.bot.settings, kb=kb,
+                                       progress=_progress_feed(progress))
+        except KBError as exc:
+            return (_msg(_readable(exc), ok=False), *self._after_change(rec.doc_id))
+        o = summary.outcomes[0] if summary.outcomes else None
+        if o is None or o.status == "failed":
+            why = f"{o.reason} — {o.fix}" if o else "未处理"
+            return (_msg(f"重新索引《{rec.title}》失败：{why}", ok=False),
+                    *self._after_change(rec.doc_id))
+        if o.status == "unchanged":
+            return (_msg(f"《{rec.title}》的索引已是最新（文本与索引流程都没有变化），无需重建。"),
+                    *self._after_change(rec.doc_id))
+        return (_msg(f"已重新索引《{rec.title}》：{o.chunks} 个段落，"
+                     f"耗时 {summary.seconds:.1f} 秒。"), *self._after_change(rec.doc_id))
+
+
+def _upload_name(sent: str, taken: set[str]) -> tuple[str, str]:
+    """(the file's name, why it is refused or "")."""
+    from bot.app import safe_file_name
+
+    name = safe_file_name(sent)
+    if not name:
+        return sent, "文件名为空（去掉目录和控制字符后）— 请给文件起名，如 报告.txt"
+    if len(name.encode("utf-8")) > 255:
+        return name, "文件名超过 255 字节 — 请缩短文件名"
+    if name == MANIFEST:
+        return name, (f"{MANIFEST} 是供 `cppcc-kb ingest` 使用的目录清单，不是文档 — "
+                      "请上传文档本身")
+    if name in taken:
+        return name, "本次上传中有两个同名文件，而文件名是文档的身份 — 每个文件只传一次，或改名"
+    return name, ""
+
+
+def _progress_feed(progress):
+    def feed(done: int, total: int, summary: IngestSummary) -> None:
+        progress((done, total), desc=f"已处理 {done}/{total} 个文件，{summary.chunks} 个段落",
+                 unit="个文件")
+    return feed
+
+
+def _table_of(rows: list[list], error: str = "") -> list[list]:
+    if error:
+        return [[r[0], STATUS["failed"], "", 0, r[4] or error] for r in rows]
+    return rows
+
+
+def _readable(exc: KBError) -> str:
+    if isinstance(exc, StoreLocked):
+        return f"另一个入库或删除任务正在进行，请稍后再试。（{exc}）"
+    return f"操作未完成：{exc}"
+
+
+def _msg(text: str, ok: bool = True) -> str:
+    cls = "kb-ok" if ok else "kb-bad"
+    return f'<div class="kb-msg {cls}">{render.text_html(text)}</div>'
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else ""
+
+
+# ---- the page ------------------------------------------------------------------------------
+def build_ui(bot: Bot, settings: Settings) -> gr.Blocks:
+    """The page: chat and sources; the staff desk tab only when a staff token is configured."""
+    chat = ChatHandlers(bot, settings)
+    records = chat.records()
+    docs, years = _filter_choices(records)
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        conv = gr.State(_new_conversation())
+        header = gr.HTML(_header_html(records, settings), elem_id="kb-header-box")
+        with gr.Tabs():
+            with gr.Tab("问答", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=420):
+                        with gr.Row(elem_id="kb-toolbar"):
+                            doc_filter = gr.Dropdown(
+                                choices=docs, value=[], multiselect=True,
+                                label="只查这些文件（不选＝全部）", scale=3,
+                                allow_custom_value=True,  # documents added after the page opened
+                                elem_id="kb-doc-filter")
+                            year_filter = gr.Dropdown(
+                                choices=years, value=[], multiselect=True,
+                                label="年份（不选＝全部）", scale=1, min_width=150,
+                                allow_custom_value=True, elem_id="kb-year-filter")
+                            new_chat = gr.Button("新对话", variant="secondary", scale=0,
+                                                 min_width=96, elem_id="kb-new-chat")
+                        chatbot = gr.Chatbot(
+                            elem_id="kb-chat", show_label=False, height=500,
+                            examples=[{"text": q} for q in EXAMPLES],
+                            placeholder="<b>您好！</b>请提问政协工作相关的问题，或点击下面的示例。",
+                            latex_delimiters=[], feedback_options=None, buttons=["copy"],
+                            layout="bubble", autoscroll=True)
+                        with gr.Row():
+                            question = gr.Textbox(
+                                show_label=False, scale=8, lines=1, max_lines=4,
+                                placeholder="输入问题，按回车发送，例如：淄博市政协2025年开展了多少场次协商？",
+                                elem_id="kb-question")
+                            send = gr.Button("发送", variant="primary", scale=1, min_width=80,
+                                             elem_id="kb-send")
+                    with gr.Column(scale=2, min_width=340):
+                        sources = gr.HTML(render.sources_html(None), elem_id="kb-sources-panel")
+            if settings.staff_token is not None:
+                _staff_tab(StaffHandlers(bot, settings), doc_filter, year_filter, header)
+        gr.HTML('<div id="kb-footer">政协知识库问答 · 回答仅依据已收录文件，请以原文为准 · '
+                '<a href="/api/docs" target="_blank">API 文档</a></div>')
+
+        ask_io = {"fn": chat.ask, "inputs": [question, doc_filter, year_filter, conv],
+                  "outputs": [question, chatbot, sources, conv], "show_progress": "hidden"}
+        ask_event = send.click(**ask_io, api_name="ask")
+        submit_event = question.submit(**ask_io, api_visibility="private")
+        example_event = chatbot.example_select(
+            chat.example, None, question, api_visibility="private", queue=False
+        ).then(**ask_io, api_visibility="private")
+        reset = {"fn": chat.new_chat, "inputs": None, "outputs": [question, chatbot, sources, conv],
+                 "cancels": [ask_event, submit_event, example_event], "queue": False}
+        new_chat.click(**reset, api_name="new_chat")
+        chatbot.clear(**reset, api_visibility="private")  # the chat's own trash button
+        chatbot.select(chat.show_sources, conv, sources, api_visibility="private", queue=False)
+        demo.load(chat.on_load, [doc_filter, year_filter], [header, doc_filter, year_filter],
+                  api_visibility="private", queue=False)
+    demo.queue(default_concurrency_limit=4)
+    return demo
+
+
+def _staff_tab(staff: StaffHandlers, doc_filter, year_filter, header) -> None:
+    with gr.Tab("工作人员", id="staff"):
+        authed = gr.State(False)
+        pending = gr.State(None)
+        with gr.Column(visible=True, elem_id="kb-login") as login_box:
+            gr.Markdown("### 工作人员登录\n上传、删除和重新索引文件需要工作人员口令"
+                        "（即服务器上设置的 `CPPCC_KB_STAFF_TOKEN`）。")
+            password = gr.Textbox(label="口令", type="password", elem_id="kb-staff-password")
+            login = gr.Button("登录", variant="primary", elem_id="kb-staff-login")
+            login_msg = gr.HTML("", elem_id="kb-login-msg")
+        with gr.Column(visible=False) as desk:
+            with gr.Row():
+                gr.Markdown("### 上传文件\n支持 .txt .md .html .htm .pdf .docx；文件名即文档身份，"
+                            "再次上传同名文件会更新该文档。")
+                logout = gr.Button("退出登录", scale=0, min_width=100)
+            files = gr.File(file_count="multiple", label="选择一个或多个文件", height=150,
+                            elem_id="kb-upload-files")
+            upload = gr.Button("上传并入库", variant="primary", elem_id="kb-upload")
+            results = gr.Dataframe(headers=UPLOAD_HEADERS, value=[], interactive=False, wrap=True,
+                                   column_widths=["22%", "8%", "15%", "8%", "47%"],
+                                   latex_delimiters=[], label="本次上传结果",
+                                   elem_id="kb-upload-results")
+            staff_msg = gr.HTML("", elem_id="kb-staff-msg")
+            gr.Markdown("### 文档列表")
+            table = gr.Dataframe(headers=DOC_HEADERS, value=[], interactive=False, wrap=True,
+                                 column_widths=["14%", "33%", "11%", "24%", "7%", "11%"],
+                                 latex_delimiters=[], max_height=420,
+                                 label="知识库中的文档（最新入库在前）", elem_id="kb-docs")
+            with gr.Row():
+                pick = gr.Dropdown(choices=[], label="选择文档", scale=4, elem_id="kb-doc-pick")
+                reindex = gr.Button("重新索引", scale=1, elem_id="kb-reindex")
+                delete = gr.Button("删除", variant="stop", scale=1, elem_id="kb-delete")
+                refresh = gr.Button("刷新列表", scale=1)
+            with gr.Row(visible=False) as confirm_row:
+                confirm = gr.Button("确认删除", variant="stop", elem_id="kb-delete-confirm")
+                cancel = gr.Button("取消")
+
+    changed = [table, pick, doc_filter, year_filter, header]
+    login_io = {"fn": staff.login, "inputs": password,
+                "outputs": [authed, login_box, desk, login_msg, password, table, pick]}
+    login.click(**login_io, api_name="staff_login")
+    password.submit(**login_io, api_visibility="private")
+    logout.click(staff.logout, None, [authed, login_box, desk, login_msg, pending, staff_msg],
+                 api_name="staff_logout")
+    upload.click(staff.upload, [files, authed], [results, staff_msg, *changed],
+                 api_name="staff_upload", concurrency_limit=1, concurrency_id="staff-write")
+    refresh.click(staff.refresh, authed, changed, api_name="staff_documents")
+    delete.click(staff.delete_request, [pick, authed], [pending, confirm_row, staff_msg],
+                 api_name="staff_delete")
+    confirm.click(staff.delete_confirm, [pending, authed],
+                  [pending, confirm_row, staff_msg, *changed], api_name="staff_delete_confirm",
+                  concurrency_limit=1, concurrency_id="staff-write")
+    cancel.click(staff.delete_cancel, None, [pending, confirm_row, staff_msg],
+                 api_visibility="private")
+    # Choosing another document withdraws a pending confirmation: “确认删除” names one document.
+    pick.change(lambda: (None, gr.Row(visible=False)), None, [pending, confirm_row],
+                api_visibility="private", queue=False)
+    reindex.click(staff.reindex, [pick, authed], [staff_msg, *changed], api_name="staff_reindex",
+                  concurrency_limit=1, concurrency_id="staff-write")
