@@ -30,8 +30,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...]):
         progress.done()
     _print_summary(summary)
     if summary.failed:
-        sys.exit(1)  # not ctx.exit: cli.main runs click with standalone_mode=False, which
-        # returns ctx.exit's code instead of exiting with it (the process then exited 0)
+        ctx.exit(1)
 
 
 class _TerminalProgress:
@@ -101,7 +100,7 @@ def remove(ctx: click.Context, doc_ids: tuple[str, ...]):
     for m in missing:
         click.echo(f"not found  {m} (see `cppcc-kb list`)", err=True)
     if missing:
-        sys.exit(1)  # see `ingest`: ctx.exit(1) would end in exit status 0
+        ctx.exit(1)
 
 
 @click.command()

@@ -607,7 +607,9 @@ def _staff_tab(staff: StaffHandlers, doc_filter, year_filter, header) -> None:
                                  latex_delimiters=[], max_height=420,
                                  label="知识库中的文档（最新入库在前）", elem_id="kb-docs")
             with gr.Row():
-                pick = gr.Dropdown(choices=[], label="选择文档", scale=4, elem_id="kb-doc-pick")
+                # Custom values reach the handlers, which check the login and the id themselves.
+                pick = gr.Dropdown(choices=[], label="选择文档", scale=4, allow_custom_value=True,
+                                   elem_id="kb-doc-pick")
                 reindex = gr.Button("重新索引", scale=1, elem_id="kb-reindex")
                 delete = gr.Button("删除", variant="stop", scale=1, elem_id="kb-delete")
                 refresh = gr.Button("刷新列表", scale=1)

@@ -47,7 +47,10 @@ def serving(app) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/"
     finally:
         server.should_exit = True
-        thread.join(30)
+        thread.join(3)
+        if thread.is_alive():  # clients' heartbeat streams hold connections open
+            server.force_exit = True
+            thread.join(30)
 
 
 def client(url: str):
