@@ -18,7 +18,7 @@ MAX_TOKENS = 512  # 1–3 sentences fit easily; the cap bounds a model that ramb
 MAX_HISTORY = 5  # enough to resolve "那2024年呢？"; older turns only cost prompt tokens
 HEALTH_TIMEOUT_S = 5.0
 
-SYSTEM_PROMPT = f"""你是全国政协文件知识库的问答助手。回答时必须遵守：
+SYSTEM_PROMPT = f"""你是政协知识库的问答助手，为政协委员回答问题。回答时必须遵守：
 1. 只根据用户消息中编号的资料回答，不使用资料以外的任何知识。
 2. 每个事实后面紧跟它所依据的资料编号，例如：……[1]。
 3. 数字、日期、名称必须与资料原文完全一致地照抄，不要换算、估算或改写。
