@@ -142,7 +142,7 @@ class Job:
         self.proc.returncode = os.waitstatus_to_exitcode(status)
         process_s = time.perf_counter() - self.started
         try:
-            if ok_signal is not None and self.proc.returncode == -ok_signal:
+            if ok_signal is not None and self.proc.returncode in (-ok_signal, 128 + ok_signal):
                 result = {}  # a server stopped by our signal (uvicorn re-raises it at exit)
             elif self.proc.returncode != 0 or not self._out.exists():
                 raise JobFailed(f"{self.label}: the measured process exited with "

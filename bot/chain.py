@@ -16,7 +16,7 @@ from langchain_core.runnables import RunnableLambda
 from bot.answer import NOT_FOUND, Answer
 from bot.citations import build_citations, combine, verify_llm_answer
 from bot.errors import LLMUnavailable, QuestionError
-from bot.extractive import Thresholds, candidates, choose, trim
+from bot.extractive import Thresholds, about_focus, candidates, choose, trim
 from bot.dated import asks_history, dated_picks
 from bot.evidence import mismatch, off_focus, only_stated, wrong_unit
 from bot.grounding import Grounding, evidence_for, sources_for, term_weights
@@ -194,7 +194,8 @@ class Bot:
         if not sources:
             return Answer(NOT_FOUND, abstained=True, verified=True, note="知识库中没有可检索的资料")
         weights = term_weights(q, self.kb.keywords)
-        picks = choose(candidates(sources, q, weights), q, weights, self.thresholds)
+        picks = choose(about_focus(candidates(sources, q, weights), q), q, weights,
+                       self.thresholds)
         if q.kind in ("date", "year") and asks_history(q):
             picks = dated_picks(picks, sources, q, weights, ground)
         if not picks:

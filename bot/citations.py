@@ -130,5 +130,5 @@ def combine(parts: list[Answer], labels: list[str]) -> Answer:
             citations.append(c)
         problems += part.unverified_figures
     return Answer("\n".join(lines), abstained=False, verified=not problems, citations=citations,
-                  unverified_figures=problems,
+                  unverified_figures=problems, support=min(p.support for p in answered),
                   note="；".join(dict.fromkeys(p.note for p in parts if p.note)))

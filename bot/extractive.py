@@ -19,6 +19,7 @@ _ITEM = re.compile(r"^[（(][一二三四五六七八九十\d]+[）)]|^[一二�
 _MAX_QUOTE = 80  # a figure needs little context around it
 _MAX_QUOTE_WORDS = 150  # a rule or a name is read in its whole sentence
 _EVENTS = ("通过", "修正", "修订", "修改", "施行", "公布", "发布", "批准")
+_TOTAL = re.compile(r"全年|共计|总计|累计|合计|一年来|全部")  # a year's total, not one part of it
 _HISTORY_DATE = re.compile(r"((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日")
 
 
@@ -95,6 +96,7 @@ def candidates(sources: list[Source], q: QuestionInfo, weights: dict[str, float]
             cov = term_coverage(src.context + framed, weights)
             fits = fits_kind(framed if kind in ("who", "what") else sentence, kind)
             unit = bool(q.unit) and has_unit(sentence, q.unit)
+            unit += kind == "count" and bool(_TOTAL.search(sentence))
             near = kind in FIGURE_KINDS and focus_near_figure(sentence, q.focus)
             # '留置时间不得超过三个月': the asked thing is what the duration is of.
             near += 2.5 * (kind == "duration" and states_duration_of(sentence, q.focus))
@@ -103,6 +105,21 @@ def candidates(sources: list[Source], q: QuestionInfo, weights: dict[str, float]
                      + _body_bonus(src.context + framed, q))
             picks.append(Pick(src, start, end, max(own, cov), fits, score, item_lead))
     return sorted(picks, key=lambda p: -p.score)
+
+
+def about_focus(picks: list[Pick], q: QuestionInfo, keep: float = 0.7) -> list[Pick]:
+    """When the question asks about a thing (a noun), sentences that name it come first, if
+    they score near the best; then passages that name it; else all ('…政策宣讲' is answered by
+    '131场政策宣讲', not by '专题宣讲66场次')."""
+    if not (q.focus and q.focus_is_noun and picks):
+        return picks
+    top = picks[0].score
+    for text_of in (lambda p: p.source.context + p.lead_text + p.quote,
+                    lambda p: p.source.context + p.source.text):
+        named = [p for p in picks if any(focus_found(t, text_of(p)) for t in q.focus)]
+        if named and named[0].score >= keep * top:
+            return named + [p for p in picks if p not in named]
+    return picks
 
 
 def _fused(src: Source) -> float:
@@ -155,7 +172,7 @@ def history_pick(headers: list[Source], asked_text: str, order: str,
 def _asked_events(text: str) -> list[str]:
     """The event asked about: the one nearest the question word ('现在施行的…是哪天修订的'
     asks 修订; '修订后从哪天起施行' asks 施行)."""
-    text = text.replace("修宪", "修正")
+    text = text.replace("修宪", "修正").replace("制定", "通过").replace("颁布", "通过")
     found = [(ev, m.start()) for ev in _EVENTS for m in re.finditer(ev, text)]
     ask = re.search(r"哪天|哪一天|何时|什么时候|哪一年|哪年|日期", text)
     if not found or not ask:

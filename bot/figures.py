@@ -17,10 +17,10 @@ CN_CHARS = "零〇○一二三四五六七八九十百千万亿两"
 # A lone Chinese numeral is a figure only before a unit or measure word (一般, 统一 are not).
 _MEASURE = "年月日天个次件条款项章节名人家位岁元倍分号届场篇期批类种周小时秒季度轮"
 
-_ARABIC = re.compile(r"(\d+(?:[,，]\d{3})*(?:\.\d+)?)\s*(万|亿)?\s*(%|％)?")
+_ARABIC = re.compile(r"(\d+(?:[,，]\d{3}(?!\d))*(?:\.\d+)?)\s*(万|亿)?\s*(%|％)?")
 _FRACTION_CN = re.compile(rf"([{CN_CHARS}\d]+)分之([{CN_CHARS}\d]+)")
 _FRACTION_AR = re.compile(r"(?<![\d/])(\d+)/(\d+)(?![\d/])")
-_PERCENT_CN = re.compile(rf"百分之([{CN_CHARS}\d.]+)")
+_PERCENT_CN = re.compile(rf"百分之([{CN_CHARS}点\d.]+)")
 _CN_RUN = re.compile(rf"[{CN_CHARS}]+")
 
 
@@ -58,7 +58,13 @@ def _num(token: str) -> float | None:
     try:
         return float(token)
     except ValueError:
-        return cn_to_number(token)
+        pass
+    if "点" in token:  # 零点五 -> 0.5
+        whole, _, frac = token.partition("点")
+        head = cn_to_number(whole) if whole else 0.0
+        digits = "".join(str(_DIGITS[ch]) for ch in frac if ch in _DIGITS)
+        return None if head is None or not digits else float(f"{int(head)}.{digits}")
+    return cn_to_number(token)
 
 
 def find_figures(text: str) -> list[Figure]:
@@ -98,8 +104,14 @@ def _looks_like_date(text: str, m: re.Match) -> bool:
     return m.end() < len(text) and text[m.end()] == "/"
 
 
+_NOT_NUMBERS = ("十分", "万一", "一旦", "一直", "一致", "一律", "一并", "一起")  # adverbs
+
+
 def _is_cn_figure(text: str, start: int, end: int, run: str) -> bool:
     if run in ("万", "亿", "千", "百") or set(run) <= set("万亿"):
+        return False
+    word = text[start:start + 2]
+    if word in _NOT_NUMBERS and text[start + 2:start + 3] != "之":
         return False
     before = text[start - 1] if start else ""
     after = text[end] if end < len(text) else ""

@@ -25,6 +25,9 @@ class Filters:
     @classmethod
     def parse(cls, raw: dict | None) -> "Filters":
         """From API/UI input; unknown keys are an error the caller can read and fix."""
+        if raw is not None and not isinstance(raw, dict):
+            raise QuestionError('filters must be an object such as {"doc_ids": ["doc-…"], '
+                                '"years": [2025]}')
         raw = dict(raw or {})
         unknown = set(raw) - {"doc_ids", "years", "doc_id", "year"}
         if unknown:

@@ -8,7 +8,11 @@ from bot.figures import find_figures
 from bot.question import aliases, unit_chars
 from ingest.tokens import normalize
 
-_DATE = re.compile(r"((?:19|20)\d{2}|[一二〇○零九八]{4})年\s*\d{1,2}月(\d{1,2}日)?|\d{1,2}月\d{1,2}日")
+_CN_DIGITS = "〇○零一二三四五六七八九"
+_CN_SMALL = "一二三四五六七八九十"
+_DATE = re.compile(rf"((?:19|20)\d{{2}}|[{_CN_DIGITS}]{{4}})年\s*(\d{{1,2}}|[{_CN_SMALL}]{{1,3}})月"
+                   rf"((\d{{1,2}}|[{_CN_SMALL}]{{1,3}})日)?|(\d{{1,2}}|[{_CN_SMALL}]{{1,3}})月"
+                   rf"(\d{{1,2}}|[{_CN_SMALL}]{{1,3}})日")
 _YEAR = re.compile(r"(?:19|20)\d{2}年|[一二][〇○零一二三四五六七八九]{3}年")
 _DURATION_UNIT = re.compile(r"^\s*(?:个)?(?:工作日|小时|日|天|个月|月|年|周)")
 _ORG = re.compile(r"委员会|机关|机构|部门|政府|法院|检察院|主席|主任|单位|组织|代表大会|国务院|团体|"

@@ -127,6 +127,7 @@ mark.kb-quote { background: #fde68a; color: inherit; padding: 1px 2px; border-ra
 .kb-src-file { font-size: 11.5px; color: #a8a29e; margin-top: 6px; word-break: break-all; }
 #kb-staff-msg .kb-ok { color: #15803d; }
 #kb-staff-msg .kb-bad { color: #b91c1c; }
+#kb-staff-msg .kb-partly { color: #b45309; }
 #kb-staff-msg .kb-msg { padding: 8px 12px; border-radius: 8px; background: #f5f5f4; }
 #kb-login { max-width: 560px; }
 #kb-login-msg .kb-bad { color: #b91c1c; }
@@ -204,10 +205,16 @@ class ChatHandlers:
             return
         messages = conv["messages"] + [{"role": "user", "content": render.user_html(question)},
                                        {"role": "assistant", "content": render.PENDING}]
-        conv["messages"] = messages
         index = len(messages) - 1
-        yield "", messages, render.sources_html(None), conv
 
+        def shown(content: str, panel: str = render.sources_html(None)):
+            """One update: the answer slot replaced; a new list each time, never one mutated
+            after it was handed out."""
+            messages[index] = {"role": "assistant", "content": content}
+            conv["messages"] = list(messages)
+            return "", list(messages), panel, {**conv}
+
+        yield shown(render.PENDING)
         filters = {"doc_ids": [str(d) for d in doc_ids or []], "years": _years(years)}
         history = list(conv["questions"])
         answer: Answer | None = None
@@ -219,30 +226,23 @@ class ChatHandlers:
                         answer = item
                         break
                     text += item
-                    messages[index] = {"role": "assistant", "content": render.streaming_html(text)}
-                    yield "", messages, render.sources_html(None), conv
+                    yield shown(render.streaming_html(text))
             else:
                 answer = self.bot.ask(question, history=history, filters=filters)
         except KBError as exc:
-            messages[index] = {"role": "assistant", "content": render.error_html(str(exc))}
-            yield "", messages, render.sources_html(None), conv
+            yield shown(render.error_html(str(exc)))
             return
         except Exception:
             logger.exception("answering %r failed", question)
-            messages[index] = {"role": "assistant", "content": render.error_html(
-                "服务器内部错误，未能回答；详细信息已写入服务器日志。")}
-            yield "", messages, render.sources_html(None), conv
+            yield shown(render.error_html("服务器内部错误，未能回答；详细信息已写入服务器日志。"))
             return
         if answer is None:  # a stream that ended without its answer
-            messages[index] = {"role": "assistant",
-                               "content": render.error_html("回答中断，请重试。")}
-            yield "", messages, render.sources_html(None), conv
+            yield shown(render.error_html("回答中断，请重试。"))
             return
         panel = render.sources_html(answer, question)
-        messages[index] = {"role": "assistant", "content": render.answer_html(answer)}
         conv["questions"] = history + [question]
         conv["panels"] = {**conv["panels"], str(index): panel}
-        yield "", messages, panel, conv
+        yield shown(render.answer_html(answer), panel)
 
     @staticmethod
     def _panel(conv: dict) -> str:
@@ -378,7 +378,7 @@ class StaffHandlers:
                 summary = (ingest_paths(list(saved.values()), self.bot.settings, kb=self.bot.kb,
                                         progress=_progress_feed(progress))
                            if saved else IngestSummary())
-            except KBError as exc:
+            except Exception as exc:  # noqa: BLE001 — the desk shows a sentence, the log the rest
                 return (_table_of(rows, error=_readable(exc)), _msg(_readable(exc), ok=False),
                         *self._after_change())
         by_name = {Path(o.path).name: o for o in summary.outcomes}
@@ -391,7 +391,7 @@ class StaffHandlers:
             rows[i][1:] = [STATUS.get(o.status, o.status), o.doc_id, o.chunks, why]
         counts = {s: sum(r[1] == label for r in rows) for s, label in STATUS.items()}
         parts = [f"{STATUS[s]} {n} 个" for s, n in counts.items() if n]
-        ok = not counts["failed"]
+        ok = True if not counts["failed"] else (None if counts["added"] + counts["updated"] else False)
         note = "，".join(parts) + (f"，耗时 {summary.seconds:.1f} 秒" if saved else "")
         if counts["added"] or counts["updated"]:
             note += "。新内容已可在问答中使用。"
@@ -415,7 +415,7 @@ class StaffHandlers:
 
         try:
             removed, _ = remove_documents(self.bot.settings, [pending], kb=self.bot.kb)
-        except KBError as exc:
+        except Exception as exc:  # noqa: BLE001
             return (None, gr.Row(visible=False), _msg(_readable(exc), ok=False),
                     *self._after_change(pending))
         if not removed:
@@ -456,7 +456,7 @@ class StaffHandlers:
                     ensure_ascii=False), encoding="utf-8")
                 summary = ingest_paths([path], self.bot.settings, kb=kb,
                                        progress=_progress_feed(progress))
-        except KBError as exc:
+        except Exception as exc:  # noqa: BLE001
             return (_msg(_readable(exc), ok=False), *self._after_change(rec.doc_id))
         o = summary.outcomes[0] if summary.outcomes else None
         if o is None or o.status == "failed":
@@ -500,14 +500,19 @@ def _table_of(rows: list[list], error: str = "") -> list[list]:
     return rows
 
 
-def _readable(exc: KBError) -> str:
+def _readable(exc: Exception) -> str:
+    """A failed staff operation as one sentence; unexpected errors go to the log in full."""
     if isinstance(exc, StoreLocked):
         return f"另一个入库或删除任务正在进行，请稍后再试。（{exc}）"
-    return f"操作未完成：{exc}"
+    if isinstance(exc, KBError):
+        return f"操作未完成：{exc}"
+    logger.error("a staff operation failed", exc_info=exc)
+    return f"操作未完成：服务器内部错误（{type(exc).__name__}），详细信息已写入服务器日志。"
 
 
-def _msg(text: str, ok: bool = True) -> str:
-    cls = "kb-ok" if ok else "kb-bad"
+def _msg(text: str, ok: bool | None = True) -> str:
+    """A desk message: green when all went well, amber when partly, red when not at all."""
+    cls = "kb-ok" if ok else ("kb-partly" if ok is None else "kb-bad")
     return f'<div class="kb-msg {cls}">{render.text_html(text)}</div>'
 
 

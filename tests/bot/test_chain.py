@@ -116,12 +116,6 @@ def test_cited_passages_lead_the_retrieved_list(ask):
     assert {"chunk_id", "doc_id", "title", "text", "score"} <= set(answer.retrieved[0])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/extractive.py candidates: '淄博市政协…收到多少件提案' cites '淄博市政协关注百姓冷暖…305件提案、"
-    "105件意见建议' (the proposals resolved for livelihoods) over '全年636件提案承载民意' (the "
-    "year's total): the 305 sentence repeats 淄博市政协, which the title already implies for the "
-    "636 one; fix: give question words the passage's context (title) already covers no "
-    "sentence-level credit in `own`, or prefer sentences marking a total (全年/共/总计)"))
 def test_the_years_total_of_proposals_is_the_answer_not_a_subset(ask):
     answer = ask("淄博市政协2025年收到多少件提案？")
     assert any("636件提案" in c.quote for c in answer.citations)
@@ -177,12 +171,6 @@ def test_two_named_laws_are_answered_one_by_one(ask, corpus_bot, doc_ids):
     assert "2017年10月1日" in answer.citations[1].quote
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/chain.py _extract_one: off_focus (bot/evidence.py) checks only the chosen pick; for the "
-    "part '开展了多少场次政策宣讲？' the best sentence is '专题宣讲66场次' (exact 场次), which lacks "
-    "the focus 政策, so the part abstains although '131场政策宣讲' is the next candidate; fix: "
-    "when off_focus fails, choose again among picks whose sentence/passage has the focus, or "
-    "add a focus_found bonus in candidates"))
 def test_each_part_of_a_two_part_question_is_answered_when_the_corpus_holds_it(ask):
     answer = ask("2025年淄博市政协形成了多少篇理论研究成果？另外开展了多少场次政策宣讲？")
     assert NOT_FOUND not in answer.answer
@@ -290,11 +278,6 @@ def test_when_a_law_was_adopted_is_its_first_history_line(ask, corpus_bot, doc_i
     assert answer.citations[0].quote.startswith("1990年6月28日")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/extractive.py _asked_events: 制定 is not among _EVENTS, so '国旗法是哪一年制定的？' "
-    "(routed to the history by bot/dated.py asks_history, which knows 制定) is answered with "
-    "the latest line, the 2020 second amendment, instead of the 1990 adoption; fix: read 制定/颁布 "
-    "as 通过 in _asked_events"))
 def test_the_year_a_law_was_made_is_the_year_it_was_adopted(ask):
     answer = ask("国旗法是哪一年制定的？")
     assert answer.citations and answer.citations[0].quote.startswith("1990年6月28日")

@@ -220,10 +220,6 @@ def test_combine_is_unverified_when_a_part_is():
     assert combined.verified is False and combined.unverified_figures == ["700"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/citations.py combine: the joined Answer is built without `support`, so every two-part "
-    "answer reports support 0.0 (seen through Bot.ask) although each part had its own; fix: "
-    "pass support=min(p.support for p in answered) to the Answer"))
 def test_combine_keeps_the_parts_support():
     first, second = part("全年636件提案承载民意"), part("167场次协商激荡智慧")
     first.support, second.support = 0.8, 0.6

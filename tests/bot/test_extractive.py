@@ -138,11 +138,6 @@ def test_history_pick_without_a_dated_line_is_none():
     assert history_pick([], "国旗法是哪天通过的？", "", {}) is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/extractive.py _asked_events/_EVENTS: 制定 and 颁布 are not events, so '哪一年制定的' "
-    "matches every line and history_pick returns the latest (2020 second amendment) instead of "
-    "the 1990 adoption — though bot/dated.py asks_history routes 制定/颁布 questions here; fix: "
-    "read 制定/颁布 as 通过 in _asked_events (text.replace('制定', '通过'))"))
 def test_the_year_a_law_was_made_is_its_adoption():
     pick = history_pick([FLAG_HISTORY], "国旗法是哪一年制定的？", "", {})
     assert pick is not None and pick.quote.startswith("1990年6月28日")

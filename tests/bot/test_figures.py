@@ -154,26 +154,14 @@ def test_the_guard_compares_values_not_kinds():
 
 
 # ---- known misreadings -------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/figures.py _ARABIC: the thousands group `[,，]\\d{3}` has no (?!\\d) lookahead, so "
-    "'2019，2020年' is read as 2019202 and 0 (ingest.tokens.normalize has the lookahead); fix: "
-    "r'(\\d+(?:[,，]\\d{3}(?!\\d))*(?:\\.\\d+)?)'"))
 def test_a_list_of_years_separated_by_a_comma_is_two_years():
     assert values("2019，2020年") == [2019, 2020]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/figures.py _is_cn_figure: 分 is in _MEASURE, so the adverb 十分 ('very') is the figure "
-    "10 and an LLM answer saying 十分重要 fails the number guard; fix: skip 十分 (and 万一, "
-    "'in case', read as 10001) as words before reading numerals"))
 @pytest.mark.parametrize("text", ["这项工作十分重要", "万一发生紧急情况"])
 def test_adverbs_made_of_numerals_are_not_figures(text):
     assert find_figures(text) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/figures.py _PERCENT_CN/_CN_RUN: 点 (decimal point) is not a numeral character, so "
-    "百分之零点五 is read as 0% and does not match 0.5% in the source; fix: accept 点 in "
-    "_PERCENT_CN and read 'X点Y' as a decimal in cn_to_number"))
 def test_a_chinese_decimal_percentage_matches_its_arabic_form():
     assert untraced_figures("百分之零点五", ["0.5%"]) == []

@@ -43,10 +43,6 @@ def test_each_sub_question_has_its_kind_and_the_last_one_names_the_question():
     assert question_kind("淄博政协开展了多少场次协商，其中哪一类最多？") == "what"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/question.py _KINDS: the count rule knows 多少 but not 几岁/几周岁 (几[个件家…] lacks 岁), "
-    "so '几岁可以当选' is a 'what' question and needs no figure while '多少岁' is a count; fix: "
-    "add 岁/周岁 to the 几[...] class of the count rule"))
 @pytest.mark.parametrize("question", ["几岁可以当选人大代表？", "年满几周岁有选举权？"])
 def test_asking_an_age_with_ji_is_a_count_like_with_duoshao(question):
     assert question_kind("年满多少岁有选举权？") == "count"

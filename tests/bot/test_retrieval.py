@@ -71,11 +71,6 @@ def test_the_unknown_key_message_names_the_keys_to_use():
         Filters.parse({"doc": "x"})
 
 
-@pytest.mark.xfail(strict=True, raises=(ValueError, TypeError), reason=(
-    "bot/retrieval.py Filters.parse: `dict(raw or {})` raises a bare ValueError/TypeError for "
-    "filters that are not a mapping (a list or a string from a UI), not a QuestionError the "
-    "caller can show; fix: `if raw is not None and not isinstance(raw, dict): raise "
-    "QuestionError('filters must be an object like {\"doc_ids\": [...], \"years\": [2025]}')`"))
 @pytest.mark.parametrize("raw", [["doc-4013bb4127"], "doc-4013bb4127", 2025])
 def test_filters_that_are_not_a_mapping_are_a_question_error(raw):
     with pytest.raises(QuestionError):

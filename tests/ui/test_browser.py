@@ -36,8 +36,8 @@ REQUIRE_BROWSER = "CPPCC_KB_REQUIRE_BROWSER"
 ARTIFACTS = REPO / "artifacts"
 TOKEN = "ui-browser-staff-token-9d41"
 TAGGED_NAME = "标签测试.txt"
-TAGGED = ("标签测试文件\n\n某县政协2032年共收到提案<script>alert(1)</script>777件，"
-          "<b>粗体</b>内容应显示为文字。\n")
+TAGGED = ("某县政协2032年提案工作情况\n\n2032年，某县政协共收到提案<script>alert(1)</script>777件，"
+          "<b>粗体</b>内容应显示为文字。2032年的提案已全部办复。\n")
 TAGGED_QUESTION = "某县政协2032年共收到多少件提案？"
 ANSWER_TIMEOUT = 180
 

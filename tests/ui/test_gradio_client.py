@@ -227,21 +227,41 @@ def test_staff_desk_upload_answer_reindex_delete(staff_url, tmp_path):
 def test_staff_desk_rejects_manifest_and_duplicate_names(staff_url, tmp_path):
     manifest = tmp_path / "manifest.json"
     manifest.write_text('{"documents": {}}', encoding="utf-8")
+    first, second = tmp_path / "a" / NEW_FACT_NAME, tmp_path / "b" / NEW_FACT_NAME
+    for path, figure in ((first, "888"), (second, "999")):
+        path.parent.mkdir()
+        path.write_text(NEW_FACT.replace("888", figure), encoding="utf-8")
     c = client(staff_url)
     c.predict(TOKEN, api_name="/staff_login")
-    rows = table(c.predict([gradio_client.handle_file(str(manifest))],
-                           api_name="/staff_upload")[0])
-    assert rows == [{"文件": "manifest.json", "状态": "失败", "doc_id": "", "段落数": 0,
-                     "原因 / 处理办法": rows[0]["原因 / 处理办法"]}]
-    assert "不是文档" in rows[0]["原因 / 处理办法"]
+    files = [gradio_client.handle_file(str(p)) for p in (manifest, first, second)]
+    note, added, twin = table(c.predict(files, api_name="/staff_upload")[0])
+    assert note["文件"] == "manifest.json" and note["状态"] == "失败"
+    assert "不是文档" in note["原因 / 处理办法"] and note["doc_id"] == ""
+    assert added["文件"] == NEW_FACT_NAME and added["状态"] == "新增"
+    assert twin["文件"] == NEW_FACT_NAME and twin["状态"] == "失败"
+    assert "同名" in twin["原因 / 处理办法"]
+    answer, _ = ask(c, NEW_FACT_QUESTION)
+    assert "888" in answer and "999" not in answer
+
+
+def test_a_busy_store_is_a_readable_message_not_a_traceback(staff_url, corpus_settings, tmp_path):
+    from ingest.lock import ingest_lock
+
+    new_fact = tmp_path / NEW_FACT_NAME
+    new_fact.write_text(NEW_FACT, encoding="utf-8")
+    c = client(staff_url)
+    c.predict(TOKEN, api_name="/staff_login")
+    with ingest_lock(corpus_settings.data):
+        rows, message, *_ = c.predict([gradio_client.handle_file(str(new_fact))],
+                                      api_name="/staff_upload")
+    assert "另一个入库或删除任务正在进行" in message and "Traceback" not in message
+    assert table(rows)[0]["状态"] == "失败"
 
 
 # ---- `cppcc-kb serve` ------------------------------------------------------------------------
 def test_serve_ingests_the_corpus_into_an_empty_store_then_runs(settings, embedder, monkeypatch,
                                                                tmp_path):
     import bot.chain
-    import uvicorn as uvicorn_module
-
     from cppcc_kb.cli import cli
 
     corpus = tmp_path / "corpus"
@@ -250,7 +270,7 @@ def test_serve_ingests_the_corpus_into_an_empty_store_then_runs(settings, embedd
     runs = []
     monkeypatch.setattr(bot.chain, "get_bot",
                         lambda s: Bot(s, KnowledgeBase(s, embedder)))
-    monkeypatch.setattr(uvicorn_module, "run", lambda app, **kw: runs.append((app, kw)))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: runs.append((app, kw)))
     monkeypatch.setenv("CPPCC_KB_CORPUS_DIR", str(corpus))
     args = ["--data", str(settings.data), "serve", "--host", "127.0.0.1", "--port", "7999"]
 
@@ -260,7 +280,7 @@ def test_serve_ingests_the_corpus_into_an_empty_store_then_runs(settings, embedd
     assert "1 added" in first.output and "http://127.0.0.1:7999/" in first.output
     app, options = runs[-1]
     assert options == {"host": "127.0.0.1", "port": 7999, "log_level": "warning"}
-    assert any(getattr(r, "path", "") == "/api/health" for r in app.routes)
+    assert "/api/health" in app.openapi()["paths"]
 
     second = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert second.exit_code == 0 and "ingesting" not in second.output and len(runs) == 2
@@ -292,6 +312,7 @@ def test_llm_mode_streams_deltas_into_the_chat_then_the_checked_answer(settings)
     assert llm.effective_mode == "llm"
     steps = list(ChatHandlers(_StreamingBot(llm), llm).ask("全年提案多少？", [], [], None))
     chats = [text_of(step[1][-1]) for step in steps]
+    assert [len(step[1]) for step in steps] == [2] * len(steps)  # question + answer slot
     assert "kb-pending" in chats[0]
     drafts = [c for c in chats if "kb-streaming" in c]
     assert len(drafts) == 3 and "全年" in drafts[0] and "636件" in drafts[1]
@@ -308,3 +329,4 @@ def test_llm_down_falls_back_to_quotes_with_a_small_note(corpus_bot):
         answer, sources = ask(client(url), "淄博有多少家“政协委员工作室”？")
     assert "44" in answer and "大模型暂不可用" in answer and "kb-note kb-small" in answer
     assert "<mark" in sources
+

@@ -13,15 +13,16 @@ QUOTE = "全年636件提案承载民意"
 
 def citation(**overrides) -> Citation:
     start = PASSAGE.index(QUOTE)
-    fields = dict(n=1, doc_id="doc-1", title="淄博政协这一年", source="zibo.txt", quote=QUOTE,
-                  start=100 + start, end=100 + start + len(QUOTE), score=0.9, passage=PASSAGE,
-                  passage_start=100, heading="一、提案工作 > 办理", date="2026-01-13")
+    fields = {"n": 1, "doc_id": "doc-1", "title": "淄博政协这一年", "source": "zibo.txt",
+              "quote": QUOTE, "start": 100 + start, "end": 100 + start + len(QUOTE), "score": 0.9,
+              "passage": PASSAGE, "passage_start": 100, "heading": "一、提案工作 > 办理",
+              "date": "2026-01-13"}
     return Citation(**{**fields, **overrides})
 
 
 def answered(**overrides) -> Answer:
-    fields = dict(answer=f"据《淄博政协这一年》：{QUOTE}[1]", abstained=False, verified=True,
-                  citations=[citation()])
+    fields = {"answer": f"据《淄博政协这一年》：{QUOTE}[1]", "abstained": False, "verified": True,
+              "citations": [citation()]}
     return Answer(**{**fields, **overrides})
 
 
