@@ -119,11 +119,13 @@ class Bot:
         return turn
 
     def _retrieve(self, turn: Turn) -> Turn:
-        named = " ".join(turn.history[-1:] + [turn.question])
+        # A question that stands on its own is not pulled towards the earlier topic.
+        context = turn.history[-1:] if turn.info.followup else []
+        named = " ".join(context + [turn.question])
         turn.named = titles_named(named, self.kb.records())
         passages = self.search.search(turn.question, ANSWER_PASSAGES, turn.filters,
                                       years=turn.info.years, title_query=named)
-        if turn.history:
+        if context:
             # Blend in the conversation: a follow-up's topic lives in the earlier question.
             with_history = self.search.search(f"{turn.history[-1]} {turn.question}",
                                               ANSWER_PASSAGES, turn.filters,

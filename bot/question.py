@@ -214,10 +214,17 @@ def content_terms(text: str, unique: bool = True) -> list[str]:
     return list(dict.fromkeys(terms)) if unique else terms
 
 
+_ANCHOR = re.compile(r"《[^》]+》|[\u4e00-\u9fff]{2,}(?:法|条例|规定|办法|宪法|修正案)|政协|人大|"
+                     r"国务院|监察|(?:19|20)\d{2}年|[\u4e00-\u9fff]{2,4}[省市县]")
+
+
 def is_followup(text: str) -> bool:
-    """Leans on the previous question: starts with 那/这个/该…, or is short and ends in 呢."""
+    """Leans on the previous question: starts with 那/这个/该…, ends in a short …呢, or names
+    nothing to anchor it (no law, body, place or year: '情况复杂的，最多还能延长多少天？')."""
     short = len(text) <= 14
-    return bool(_FOLLOWUP_START.search(text)) or (short and text.rstrip("？?").endswith("呢"))
+    if _FOLLOWUP_START.search(text) or (short and text.rstrip("？?").endswith("呢")):
+        return True
+    return not _ANCHOR.search(text)
 
 
 def mentions_body(text: str, body: str) -> bool:
@@ -238,7 +245,7 @@ def merge_followup(q: QuestionInfo, history: list[str]) -> QuestionInfo:
         q.places = q.places or prev.places
         q.titles = q.titles or prev.titles
         q.years = q.years or prev.years
-    q.context_terms = [t for t in prev.terms if t not in q.terms]
+        q.context_terms = [t for t in prev.terms if t not in q.terms]
     return q
 
 

@@ -116,3 +116,27 @@ def reset(ctx: click.Context, yes: bool):
                       abort=True)
     reset_knowledge_base(settings)
     click.echo("The knowledge base is empty.")
+
+
+@click.command()
+@click.argument("doc_ids", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Every document in the knowledge base.")
+@click.pass_context
+def reindex(ctx: click.Context, doc_ids: tuple[str, ...], everything: bool):
+    """Split and embed documents again from their stored text (e.g. after an upgrade)."""
+    from ingest.documents import reindex_documents
+    from ingest.store import Store
+
+    settings = _settings(ctx)
+    if everything == bool(doc_ids):
+        raise click.UsageError("give document ids (see `cppcc-kb list`) or --all, not both")
+    keys = [r.doc_id for r in Store(settings).records()] if everything else list(doc_ids)
+    progress = _TerminalProgress() if sys.stderr.isatty() else None
+    summary, missing = reindex_documents(settings, keys, progress=progress)
+    if progress:
+        progress.done()
+    _print_summary(summary)
+    for m in missing:
+        click.echo(f"not found  {m} (see `cppcc-kb list`)", err=True)
+    if missing or summary.failed:
+        ctx.exit(1)

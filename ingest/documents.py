@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import shutil
+from typing import TYPE_CHECKING
 
 from cppcc_kb.settings import Settings
 from ingest.kb import KnowledgeBase
 from ingest.lock import ingest_lock
 from ingest.store import DocRecord, Store
+
+if TYPE_CHECKING:
+    from ingest.pipeline import IngestSummary
 
 
 def resolve(records: list[DocRecord], key: str) -> DocRecord | None:
@@ -34,6 +38,21 @@ def remove_documents(settings: Settings, keys: list[str], kb: KnowledgeBase | No
             kb.note_removed(rec.doc_id)
             removed.append(rec)
     return removed, missing
+
+
+def reindex_documents(settings: Settings, keys: list[str], kb: KnowledgeBase | None = None,
+                      progress=None) -> tuple["IngestSummary", list[str]]:
+    """Re-split and re-embed documents from their stored text, keeping their metadata."""
+    from ingest.pipeline import reindex_records
+
+    with ingest_lock(settings.data):
+        kb = kb or KnowledgeBase(settings)
+        kb.check_embedder(claim=True)
+        records = kb.store.records()
+        found = [resolve(records, key) for key in keys]
+        missing = [k for k, rec in zip(keys, found) if rec is None]
+        summary = reindex_records([r for r in found if r is not None], kb, progress)
+    return summary, missing
 
 
 def reset_knowledge_base(settings: Settings) -> None:

@@ -178,3 +178,33 @@ def _commit(p: _Prepared, vectors, kb: KnowledgeBase) -> None:
                         [chunk_metadata(c, doc) for c in p.chunks])
     kb.store.commit(rec, p.text)
     kb.note_committed(rec, [(cid, rec.doc_id, tokenize(t)) for cid, t in zip(ids, p.index_texts)])
+
+
+def reindex_records(records: list[DocRecord], kb: KnowledgeBase,
+                    progress: Progress | None = None) -> IngestSummary:
+    """Split and embed again each document from the text the store keeps, metadata unchanged
+    (after a splitter change, or to repair an index). The caller holds the ingest lock."""
+    started = time.perf_counter()
+    summary = IngestSummary()
+    for i, rec in enumerate(records, 1):
+        text = kb.store.document_text(rec.doc_id) or ""
+        chunks = split_document(text)
+        if not chunks:
+            summary.outcomes.append(FileOutcome(rec.source, "failed", rec.doc_id, rec.title,
+                                                reason="the stored text is empty",
+                                                fix="upload the original file again"))
+            continue
+        fresh = DocRecord(**{**rec.__dict__, "pending_version": "", "pending_chunks": 0})
+        raw = text.encode("utf-8")
+        # Same bytes as the original file: same version, so re-uploading it stays "unchanged".
+        version = content_version(raw) if hashlib.sha256(raw).hexdigest() == rec.sha256 \
+            else "r" + content_version(raw)[1:]
+        summary.chars += len(text)
+        _write([_Prepared(Path(rec.source), fresh, text, chunks,
+                          [index_text(c, rec.title) for c in chunks], "updated", version)],
+               kb, summary)
+        if progress:
+            progress(i, len(records), summary)
+    kb.save()
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -9,7 +9,6 @@ login again on the server.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import shutil
@@ -27,8 +26,8 @@ from bot.chain import Bot
 from cppcc_kb.errors import KBError
 from cppcc_kb.settings import Settings
 from ingest.errors import StoreLocked
-from ingest.indexing import doc_id_for
 from ingest.manifest import MANIFEST
+from ingest.documents import reindex_documents
 from ingest.pipeline import IngestSummary, ingest_paths
 from ingest.store import DocRecord
 from ui import render
@@ -47,7 +46,6 @@ STATUS = {"added": "新增", "updated": "更新", "unchanged": "未变", "failed
           "skipped": "跳过"}
 UPLOAD_HEADERS = ["文件", "状态", "doc_id", "段落数", "原因 / 处理办法"]
 DOC_HEADERS = ["doc_id", "标题", "日期", "来源", "段落数", "入库时间"]
-_REINDEXABLE = (".txt", ".md", ".markdown")  # the stored text is plain text: these re-read as is
 _LOGIN_FAIL_DELAY_S = 1.0
 
 THEME = gr.themes.Soft(
@@ -436,35 +434,16 @@ class StaffHandlers:
         rec = kb.records().get(doc_id or "")
         if rec is None:
             return (_msg("请先在列表中选择要重新索引的文档。", ok=False), *self._after_change())
-        text = kb.store.document_text(rec.doc_id)
-        name = rec.source
-        if (not text or doc_id_for(name) != rec.doc_id
-                or Path(name).suffix.lower() not in _REINDEXABLE):
-            return (_msg(f"《{rec.title}》无法从存储的文本重建索引（它来自 PDF/Word/网页文件，"
-                         "或按清单 manifest.json 入库）。请重新上传原文件，同名文件会更新它。",
-                         ok=False), *self._after_change(rec.doc_id))
         progress(0, desc="正在重新索引…")
         try:
-            with tempfile.TemporaryDirectory(prefix="cppcc-kb-ui-reindex-") as folder:
-                path = Path(folder) / name
-                path.write_text(text, encoding="utf-8")
-                # Keep what the first ingest knew beyond the text itself.
-                meta = {"title": rec.title, "date": rec.date, "issuer": rec.issuer,
-                        "kind": rec.kind}
-                (Path(folder) / MANIFEST).write_text(json.dumps(
-                    {"documents": {name: {k: v for k, v in meta.items() if v}}},
-                    ensure_ascii=False), encoding="utf-8")
-                summary = ingest_paths([path], self.bot.settings, kb=kb,
-                                       progress=_progress_feed(progress))
-        except Exception as exc:  # noqa: BLE001
+            summary, _ = reindex_documents(self.bot.settings, [rec.doc_id], kb=kb,
+                                           progress=_progress_feed(progress))
+        except Exception as exc:  # noqa: BLE001 — shown to staff as one readable line
             return (_msg(_readable(exc), ok=False), *self._after_change(rec.doc_id))
         o = summary.outcomes[0] if summary.outcomes else None
         if o is None or o.status == "failed":
             why = f"{o.reason} — {o.fix}" if o else "未处理"
             return (_msg(f"重新索引《{rec.title}》失败：{why}", ok=False),
-                    *self._after_change(rec.doc_id))
-        if o.status == "unchanged":
-            return (_msg(f"《{rec.title}》的索引已是最新（文本与索引流程都没有变化），无需重建。"),
                     *self._after_change(rec.doc_id))
         return (_msg(f"已重新索引《{rec.title}》：{o.chunks} 个段落，"
                      f"耗时 {summary.seconds:.1f} 秒。"), *self._after_change(rec.doc_id))
