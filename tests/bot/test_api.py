@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
 
 from bot.app import create_api
@@ -18,6 +15,7 @@ from bot.chain import Bot
 from ingest.kb import KnowledgeBase
 from ingest.lock import ingest_lock
 from tests.support.llm_server import free_port
+from tests.support.serving import serving
 
 TOKEN = "api-test-staff-token-7f3a"
 TIMEOUT = 180.0  # a question on a busy 2-core runner can take tens of seconds
@@ -29,25 +27,6 @@ NEW_FACT_QUESTION = "某市政协2031年共收到多少件提案？"
 
 
 # ---- serving -------------------------------------------------------------------------------
-@contextmanager
-def serving(app) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free 127.0.0.1 port in a thread; yield its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120  # startup loads the embedder when no test did yet
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"uvicorn did not start on port {port}")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-
-
 @pytest.fixture
 def serve() -> Iterator[Callable[..., httpx.Client]]:
     """serve(settings, bot, headers) -> a client of a running server; all stop at teardown."""

@@ -13,20 +13,17 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from bot.chain import Bot
 from ingest.kb import KnowledgeBase
 from ingest.pipeline import ingest_paths
 from tests.conftest import REPO, make_settings
-from tests.support.llm_server import free_port
+from tests.support.serving import serving
 from ui.app import EXAMPLES
 from ui.server import create_app
 
@@ -75,27 +72,6 @@ def driver(tmp_path_factory):
         yield browser
     finally:
         browser.quit()
-
-
-@contextmanager
-def serving(app) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name=f"uvicorn-ui-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"uvicorn did not start on port {port}")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.should_exit = True
-        thread.join(3)
-        if thread.is_alive():  # clients' heartbeat streams hold connections open
-            server.force_exit = True
-            thread.join(30)
 
 
 @pytest.fixture(scope="module")

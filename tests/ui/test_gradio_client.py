@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -19,6 +16,7 @@ from bot.chain import Bot
 from ingest.kb import KnowledgeBase
 from tests.conftest import make_settings
 from tests.support.llm_server import free_port
+from tests.support.serving import serving
 from ui.server import create_app
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -31,28 +29,6 @@ ZIBO_SOURCE = "zibo-cppcc-2025-review.txt"
 
 
 # ---- serving -------------------------------------------------------------------------------
-@contextmanager
-def serving(app) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free 127.0.0.1 port in a thread; yield its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name=f"uvicorn-ui-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"uvicorn did not start on port {port}")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.should_exit = True
-        thread.join(3)
-        if thread.is_alive():  # clients' heartbeat streams hold connections open
-            server.force_exit = True
-            thread.join(30)
-
-
 def client(url: str):
     return gradio_client.Client(url, verbose=False, download_files=False)
 
@@ -152,13 +128,13 @@ def test_without_a_staff_token_there_is_no_desk(chat_url):
     endpoints = client(chat_url).view_api(print_info=False, return_format="dict")
     names = set(endpoints["named_endpoints"])
     assert "/ask" in names and not any(n.startswith("/staff") for n in names)
-    config = httpx.get(f"{chat_url}config", timeout=30).json()
+    config = httpx.get(f"{chat_url}/config", timeout=30).json()
     assert "工作人员" not in json.dumps(config, ensure_ascii=False)
     assert "问答" in json.dumps(config, ensure_ascii=False)
 
 
 def test_the_api_still_answers_beside_the_page(chat_url):
-    health = httpx.get(f"{chat_url}api/health", timeout=60).json()
+    health = httpx.get(f"{chat_url}/api/health", timeout=60).json()
     assert health["documents"] == 14
     page = httpx.get(chat_url, timeout=30)
     assert page.status_code == 200 and "<html" in page.text.lower()
