@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-HEADER_END = "<!-- INFO END -->"
+from ingest.splitter import HEADER_END
+
 CN_NUM = "零〇○一二三四五六七八九十百千万两"
 _CN_DIGIT = {ch: i for i, ch in enumerate("〇一二三四五六七八九")} | {"零": 0, "○": 0}
 
