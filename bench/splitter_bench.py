@@ -290,7 +290,8 @@ def bench_splitters(corpus: Path, sets: list[Path], settings, names: list[str] |
 
     cache = cache or Path("/tmp/cppcc-bench-cache/splitter")
     cache.mkdir(parents=True, exist_ok=True)
-    echo(f"# indexing code digest {_load_code()}")
+    digest = _load_code()
+    echo(f"# indexing code digest {digest}")
     files = select_files(corpus, limit)
     questions = [q for path in sets for q in load_set(path)[0]]
     embedder = load_embedder(settings)
@@ -301,6 +302,7 @@ def bench_splitters(corpus: Path, sets: list[Path], settings, names: list[str] |
         info = build(name, files, cache, settings, embedder, echo)
         for row in evaluate(name, info, questions, settings, embedder, answers):
             row["load"] = f"{load_start}→{load_1min()}"
+            row["code"] = digest
             rows.append(row)
             echo(f"[{name}] {row['retrieval']}: strict MRR {row['strict']['mrr']:.3f}, "
                  f"lenient MRR {row['lenient']['mrr']:.3f}")
@@ -339,5 +341,6 @@ def table(rows: list[dict]) -> str:
     lines.append(f"{n} answerable questions; top {TOP} passages scored; strict = a passage holds a "
                  "gold answer string, lenient = that or a passage of a gold source document "
                  "(evals.metrics.first_hit); ans acc = the whole extractive bot "
-                 "(evals.runner.run_set). ours-300 is what ships.")
+                 "(evals.runner.run_set). ours-300 is what ships. Indexing code digest: "
+                 + ", ".join(sorted({r.get("code", "?") for r in rows})))
     return "\n".join(lines)

@@ -12,6 +12,16 @@ from cppcc_kb.settings import DEFAULT_EMBEDDER, Settings
 from ingest.errors import EmbedderError
 
 _cache: dict[tuple[str, str], "Embedder"] = {}
+_CORES = max(1, os.cpu_count() or 1)
+
+
+def _use_threads(n: int) -> None:
+    """Intra-op threads for the calling thread's next torch calls (OpenMP's setting is per
+    thread, so a query in one thread does not slow an ingest running in another)."""
+    import torch
+
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
 _cache_lock = threading.Lock()
 
 
@@ -29,12 +39,16 @@ class Embedder:
     def embed_passages(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        _use_threads(_CORES)  # batches keep every core busy
         return self.model.encode(
             texts, prompt_name=self._passage_prompt, batch_size=batch_size,
             normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
         ).astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
+        # One short text: a second thread saves a few ms on an idle machine but costs ~20x
+        # when the cores are busy (each layer waits at a barrier for the slower thread).
+        _use_threads(1)
         return self.model.encode(
             [text], prompt_name=self._query_prompt, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,
@@ -77,7 +91,7 @@ def _load_model(settings: Settings):
     hf_logging.disable_progress_bar()
     import torch
 
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.set_num_threads(_CORES)
     if settings.embedder == DEFAULT_EMBEDDER:
         source = str(_ensure_default_folder(settings))
     else:
