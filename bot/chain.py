@@ -20,9 +20,10 @@ from bot.extractive import Thresholds, about_focus, candidates, choose, trim
 from bot.dated import asks_history, dated_picks
 from bot.evidence import mismatch, off_focus, only_stated, wrong_unit
 from bot.grounding import Grounding, evidence_for, sources_for, term_weights
-from bot.question import (QuestionInfo, analyze, choose_focus, merge_followup,
+from bot.question import (QuestionInfo, analyze, choose_focus, expand_query, merge_followup,
                           split_subquestions)
 from bot.rerank import by_best_sentence, by_cross_encoder
+from bot.retriever import KnowledgeBaseRetriever, to_passage
 from bot.retrieval import (Filters, HybridSearch, Passage, docs_compared, question_about,
                            titles_named)
 from cppcc_kb.settings import Settings
@@ -56,6 +57,7 @@ class Bot:
         self.kb = kb or KnowledgeBase(settings)
         self.kb.check_embedder()  # a store built by another model must not answer silently
         self.search = HybridSearch(self.kb)
+        self.retriever = KnowledgeBaseRetriever(search=self.search, k=ANSWER_PASSAGES)
         self.thresholds = thresholds or Thresholds()
         self.runnable = (RunnableLambda(self._prepare, name="prepare")
                          | RunnableLambda(self._retrieve, name="retrieve")
@@ -123,13 +125,11 @@ class Bot:
         context = turn.history[-1:] if turn.info.followup else []
         named = " ".join(context + [turn.question])
         turn.named = titles_named(named, self.kb.records())
-        passages = self.search.search(turn.question, ANSWER_PASSAGES, turn.filters,
-                                      years=turn.info.years, title_query=named)
+        options = {"filters": turn.filters, "years": turn.info.years, "title_query": named}
+        passages = self._search(expand_query(turn.question), options)
         if context:
             # Blend in the conversation: a follow-up's topic lives in the earlier question.
-            with_history = self.search.search(f"{turn.history[-1]} {turn.question}",
-                                              ANSWER_PASSAGES, turn.filters,
-                                              years=turn.info.years, title_query=named)
+            with_history = self._search(f"{context[0]} {turn.question}", options)
             passages = _interleave(passages, with_history, turn.info.followup)
         passages = passages[:ANSWER_PASSAGES]
         if self.settings.reranker:
@@ -140,6 +140,9 @@ class Bot:
         turn.passages = passages
         turn.timings["retrieve"] = _ms_since(turn, "prepare")
         return turn
+
+    def _search(self, query: str, options: dict) -> list[Passage]:
+        return [to_passage(d) for d in self.retriever.invoke(query, **options)]
 
     def _answer(self, turn: Turn) -> Turn:
         draft = self._extractive(turn)
