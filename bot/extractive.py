@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from bot.question import BODIES, QuestionInfo, focus_found, mentions_body
 from bot.sentences import (FIGURE_KINDS, context_discounted, fits_kind, focus_near_figure,
-                           has_unit, states_duration_of, term_coverage)
+                           has_unit, states_duration_of, term_coverage, total_of)
 from ingest.splitter import sentence_spans
 
 _CLAUSE = re.compile(r"[，,；;：:]")
@@ -72,11 +72,21 @@ def _body_bonus(text: str, q: QuestionInfo) -> float:
     return 0.1 if named else (-0.1 if other else 0.0)
 
 
+def _asks_whole(q: QuestionInfo) -> bool:
+    """A count asked of a body's year with no narrower topic ('淄博市政协2025年收到多少件提案'):
+    the year's total answers it, not the figure of one field of work."""
+    framing = {str(y) for y in q.years} | set(q.places) | set(q.bodies)
+    tags = dict(q.focus_candidates)
+    return q.kind == "count" and bool(q.focus) and all(
+        t in q.focus or tags.get(t) == "v" or any(f in t for f in framing) for t in q.terms)
+
+
 def candidates(sources: list[Source], q: QuestionInfo, weights: dict[str, float],
                kind: str | None = None) -> list[Pick]:
     """Every sentence of every source, scored for this question (best first)."""
     kind = kind or q.kind
     top = max((_fused(s) for s in sources), default=0.0) or 1.0
+    whole = _asks_whole(q)
     picks = []
     for src in sources:
         prior = 0.1 * (_fused(src) / top) ** 4 if _fused(src) else 0.1 / (1 + 0.5 * src.index)
@@ -100,6 +110,7 @@ def candidates(sources: list[Source], q: QuestionInfo, weights: dict[str, float]
             near = kind in FIGURE_KINDS and focus_near_figure(sentence, q.focus)
             # '留置时间不得超过三个月': the asked thing is what the duration is of.
             near += 2.5 * (kind == "duration" and states_duration_of(sentence, q.focus))
+            near += 1.5 * (whole and total_of(sentence, q.focus))
             score = (0.4 * own + 0.15 * cov + 0.1 * passage_cov + 0.2 * fits + 0.05 * unit
                      + 0.1 * near + prior
                      + _body_bonus(src.context + framed, q))

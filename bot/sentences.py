@@ -117,6 +117,19 @@ def focus_near_figure(text: str, focus: list[str], window: int = 12) -> bool:
     return False
 
 
+_TOTAL_BEFORE = re.compile(r"(?:全年|共计|总计|累计|合计|一年来|全部|共)\s*$")
+
+
+def total_of(text: str, focus: list[str]) -> bool:
+    """A whole stated as such right before the thing asked about: '全年636件提案'."""
+    norm = normalize(text)
+    for s, e in counts(text):
+        if _TOTAL_BEFORE.search(norm[max(0, s - 4):s]):
+            if any(0 <= norm.find(t, e) - e <= 2 for t in focus if norm.find(t, e) >= 0):
+                return True
+    return False
+
+
 def states_duration_of(text: str, focus: list[str]) -> bool:
     """'留置时间不得超过三个月': the way a rule states how long something may last."""
     norm = normalize(text)

@@ -49,6 +49,15 @@ def test_the_sentence_with_the_asked_figure_and_words_wins():
         "年内举办2次“政协大讲堂”，组织37次“委员看发展”视察。"
 
 
+def test_a_years_whole_beats_the_figure_of_one_field_when_no_field_is_asked():
+    part = Source(0, "淄博市政协关注百姓冷暖，305件提案、105件意见建议直抵群众心田。", ZIBO, "zibo")
+    whole = Source(1, OPENING.text, ZIBO, "zibo")
+    assert best([part, whole], "淄博市政协2025年收到多少件提案？").source is whole
+    # a narrower question is not asking for the whole
+    q = analyze("淄博市政协2025年关于百姓冷暖的提案有多少件？")
+    assert candidates([part, whole], q, weights(q.text))[0].source is part
+
+
 def test_fits_says_whether_the_sentence_holds_the_kind_of_figure_asked_for():
     q = analyze("淄博市政协全年收到多少件提案？")
     fits = {p.quote: p.fits for p in candidates([OPENING], q, weights(q.text))}

@@ -163,7 +163,8 @@ def test_stated_figures_are_the_figures_the_question_gives():
     ("那协商开展了多少场次？", True),  # starts with 那
     ("该法是哪天施行的？", True),  # 该
     ("2024年呢？", True),  # short, ends in 呢
-    ("协商开展了多少场次？", False),
+    ("协商开展了多少场次？", True),  # names no body, place, law or year: leans on the last one
+    ("淄博市政协协商开展了多少场次？", False),  # anchored by its body
     ("淄博市政协2024年全年一共开展了多少场次的协商活动呢？", False),  # long: stands alone
 ])
 def test_is_followup(question, followup):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.sentences import (context_discounted, counts, fits_kind, focus_near_figure, has_unit,
-                           states_duration_of, term_coverage)
+                           states_duration_of, term_coverage, total_of)
 
 OPENING = "全年636件提案承载民意，167场次协商激荡智慧"
 
@@ -119,6 +119,14 @@ def test_focus_near_figure_links_the_asked_word_to_a_count():
     assert focus_near_figure("留置时间不得超过三个月", ["留置"])  # figure within the window after
     assert not focus_near_figure("提案工作很重要，全年开展了各类活动，其中有167场次", ["提案"])
     assert not focus_near_figure("全年636件提案", [])
+
+
+def test_total_of_finds_a_whole_stated_before_the_thing_asked_about():
+    assert total_of(OPENING, ["提案"])  # 全年636件提案
+    assert total_of("共计收到提案305件，其中", ["提案"]) is False  # the thing comes first
+    assert total_of("累计 12 个委员工作室", ["委员工作室"])
+    assert not total_of("情牵万家灯火，305件提案、105件意见建议", ["提案"])  # no whole named
+    assert not total_of(OPENING, ["协商"])  # 167场次 is not marked as a whole
 
 
 def test_states_duration_of_the_focus():
