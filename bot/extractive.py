@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, replace
 
 from bot.question import BODIES, QuestionInfo, focus_found, mentions_body
-from bot.sentences import (FIGURE_KINDS, context_discounted, fits_kind, focus_near_figure,
+from bot.sentences import (FIGURE_KINDS, TOTAL, context_discounted, fits_kind, focus_near_figure,
                            has_unit, states_duration_of, term_coverage, total_of)
 from ingest.splitter import sentence_spans
 
@@ -19,7 +19,6 @@ _ITEM = re.compile(r"^[（(][一二三四五六七八九十\d]+[）)]|^[一二�
 _MAX_QUOTE = 80  # a figure needs little context around it
 _MAX_QUOTE_WORDS = 150  # a rule or a name is read in its whole sentence
 _EVENTS = ("通过", "修正", "修订", "修改", "施行", "公布", "发布", "批准")
-_TOTAL = re.compile(r"全年|共计|总计|累计|合计|一年来|全部")  # a year's total, not one part of it
 _HISTORY_DATE = re.compile(r"((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日")
 
 
@@ -106,7 +105,7 @@ def candidates(sources: list[Source], q: QuestionInfo, weights: dict[str, float]
             cov = term_coverage(src.context + framed, weights)
             fits = fits_kind(framed if kind in ("who", "what") else sentence, kind)
             unit = bool(q.unit) and has_unit(sentence, q.unit)
-            unit += kind == "count" and bool(_TOTAL.search(sentence))
+            unit += kind == "count" and bool(TOTAL.search(sentence))
             near = kind in FIGURE_KINDS and focus_near_figure(sentence, q.focus)
             # '留置时间不得超过三个月': the asked thing is what the duration is of.
             near += 2.5 * (kind == "duration" and states_duration_of(sentence, q.focus))

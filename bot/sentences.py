@@ -117,7 +117,8 @@ def focus_near_figure(text: str, focus: list[str], window: int = 12) -> bool:
     return False
 
 
-_TOTAL_BEFORE = re.compile(r"(?:全年|共计|总计|累计|合计|一年来|全部|共)\s*$")
+TOTAL = re.compile(r"全年|共计|总计|累计|合计|一年来|全部")  # a year's total, not one part of it
+_TOTAL_BEFORE = re.compile(rf"(?:{TOTAL.pattern}|共)\s*$")
 
 
 def total_of(text: str, focus: list[str]) -> bool:
