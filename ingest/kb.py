@@ -89,10 +89,14 @@ class KnowledgeBase:
         except OSError:
             pass  # a read-only data folder still answers; the index is rebuilt in memory
 
-    def note_committed(self, rec: DocRecord, rows: list[tuple[str, str, list[str]]]) -> None:
-        """An ingest in this process committed `rec`: update the keyword index directly."""
+    def note_committed(self, committed: list[tuple[DocRecord, list[tuple[str, str, list[str]]]]]
+                       ) -> None:
+        """An ingest in this process committed these records with these keyword rows (chunk id,
+        doc id, tokens): update the keyword index directly, in one swap."""
         with self._lock:
-            index = self.keywords.replace_docs({rec.doc_id}, rows, {rec.doc_id: rec.version})
+            rows = [row for _, doc_rows in committed for row in doc_rows]
+            index = self.keywords.replace_docs({rec.doc_id for rec, _ in committed}, rows,
+                                               {rec.doc_id: rec.version for rec, _ in committed})
             index.generation = self.store.generation()
             self.keywords = index
             self._checked_at = 0.0
