@@ -125,9 +125,10 @@ def total_of(text: str, focus: list[str]) -> bool:
     """A whole stated as such right before the thing asked about: '全年636件提案'."""
     norm = normalize(text)
     for s, e in counts(text):
-        if _TOTAL_BEFORE.search(norm[max(0, s - 4):s]):
-            if any(0 <= norm.find(t, e) - e <= 2 for t in focus if norm.find(t, e) >= 0):
-                return True
+        # find() is -1 when the thing is absent, which fails the distance check too
+        if _TOTAL_BEFORE.search(norm[max(0, s - 4):s]) and any(
+                0 <= norm.find(t, e) - e <= 2 for t in focus):
+            return True
     return False
 
 

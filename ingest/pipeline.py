@@ -65,7 +65,6 @@ class _Prepared:
     index_texts: list[str]
     status: str
     version: str
-    ids: list[str] = field(default_factory=list)  # chunk ids, set when written
 
 
 Progress = Callable[[int, int, IngestSummary], None]
@@ -166,19 +165,17 @@ def _write(batch: list[_Prepared], kb: KnowledgeBase, summary: IngestSummary) ->
     vectors = kb.embedder.embed_passages(texts, kb.settings.embed_batch_size)
     summary.embed_seconds += time.perf_counter() - t0
     recs = [kb.store.begin(p.rec, p.version, len(p.chunks)) for p in batch]
-    ids, chunk_texts, metas = [], [], []
-    for p, rec in zip(batch, recs):
-        doc = {**rec.to_metadata(), "version": p.version}
-        p.ids = [chunk_id(rec.doc_id, p.version, c.position) for c in p.chunks]
-        ids += p.ids
-        chunk_texts += [c.text for c in p.chunks]
-        metas += [chunk_metadata(c, doc) for c in p.chunks]
-    kb.store.add_chunks(ids, vectors, chunk_texts, metas)
+    ids = [[chunk_id(rec.doc_id, p.version, c.position) for c in p.chunks]
+           for p, rec in zip(batch, recs)]
+    docs = [{**rec.to_metadata(), "version": p.version} for p, rec in zip(batch, recs)]
+    metas = [chunk_metadata(c, doc) for p, doc in zip(batch, docs) for c in p.chunks]
+    kb.store.add_chunks([cid for doc_ids in ids for cid in doc_ids], vectors,
+                        [c.text for p in batch for c in p.chunks], metas)
     committed = []
-    for p, rec in zip(batch, recs):
+    for p, rec, doc_ids in zip(batch, recs, ids):
         kb.store.commit(rec, p.text)
         committed.append((rec, [(cid, rec.doc_id, tokenize(t))
-                                for cid, t in zip(p.ids, p.index_texts)]))
+                                for cid, t in zip(doc_ids, p.index_texts)]))
         summary.outcomes.append(FileOutcome(str(p.path), p.status, rec.doc_id, rec.title,
                                             len(p.chunks)))
     kb.note_committed(committed)
