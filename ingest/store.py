@@ -9,8 +9,10 @@ processes (and the keyword index) that something changed.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
+import zlib
 from dataclasses import asdict, dataclass, field
 from typing import Iterator
 from urllib.parse import urlparse
@@ -23,6 +25,20 @@ from ingest.errors import EmbedderError, IngestError
 CHUNKS = "cppcc_kb_chunks"
 DOCUMENTS = "cppcc_kb_documents"
 _PAGE = 2000
+_PACKED = "zlib+b64:"
+
+
+def pack_text(text: str) -> str:
+    """The form a document's whole text is stored in. Chroma indexes stored Chinese text, and
+    in a collection of whole documents every later write pays for it (measured: one record
+    upsert among 164 law texts took 1.1 s with plain text and 20 ms with this form)."""
+    return _PACKED + base64.b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii")
+
+
+def unpack_text(stored: str) -> str:
+    if not stored.startswith(_PACKED):  # stores written before texts were packed
+        return stored
+    return zlib.decompress(base64.b64decode(stored[len(_PACKED):])).decode("utf-8")
 
 
 @dataclass
@@ -136,12 +152,12 @@ class Store:
 
     def document_text(self, doc_id: str) -> str | None:
         got = self.docs.get(ids=[doc_id], include=["documents"])
-        return got["documents"][0] if got["ids"] else None
+        return unpack_text(got["documents"][0] or "") if got["ids"] else None
 
     def _put_record(self, rec: DocRecord, text: str | None = None) -> None:
         payload = {"ids": [rec.doc_id], "embeddings": [[1.0]], "metadatas": [rec.to_metadata()]}
         if text is not None:
-            payload["documents"] = [text]
+            payload["documents"] = [pack_text(text)]
         self.docs.upsert(**payload)
 
     # ---- the write protocol ----------------------------------------------------------------
