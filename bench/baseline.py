@@ -129,3 +129,23 @@ def open_store(persist_dir: Path, embeddings: E5Embeddings):
 
 def retriever(store, k: int = 5):
     return store.as_retriever(search_kwargs={"k": k})
+
+
+def copy_from_ours(settings, persist_dir: Path) -> int:
+    """A LangChain store holding our chunks with the vectors already in our store, for timing
+    the plain retriever where building the real baseline would re-embed for an hour (the full
+    scale corpus). Its latency depends on the store's size and the query embedding, not on how
+    the chunks were cut. Returns the number of chunks copied."""
+    from ingest.store import Store
+
+    source = Store(settings).chunks
+    target = client(persist_dir).get_or_create_collection(COLLECTION, embedding_function=None)
+    total, offset, page = source.count(), 0, 2000
+    while offset < total:
+        got = source.get(include=["embeddings", "documents", "metadatas"], limit=page,
+                         offset=offset)
+        metas = [{"source": m.get("source", "")} for m in got["metadatas"]]
+        target.add(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
+                   metadatas=metas)
+        offset += page
+    return target.count()

@@ -112,6 +112,9 @@ def ingest_command(ctx: click.Context, corpora: tuple[Path, ...], limit: int | N
               help="Only the first N questions (quick runs).")
 @click.option("--http", is_flag=True, help="Also through real HTTP against the FastAPI app.")
 @click.option("--skip-baseline", is_flag=True, help="Skip the LangChain retriever timing.")
+@click.option("--baseline-from-ours", is_flag=True,
+              help="When DIR-langchain is absent, fill it with our chunks and their stored "
+                   "vectors (no re-embedding) to time the plain retriever at that size.")
 @click.option("--profile/--no-profile", default=True,
               help="cProfile the slowest question once and print its top functions.")
 @click.option("--torch-threads", type=click.IntRange(min=1), default=None,
@@ -122,7 +125,7 @@ def ingest_command(ctx: click.Context, corpora: tuple[Path, ...], limit: int | N
 @click.pass_context
 def query_command(ctx: click.Context, data: Path | None, sets: tuple[Path, ...],
                   runs: int | None, limit: int | None, http: bool, skip_baseline: bool,
-                  profile: bool, torch_threads: int | None, json_out: Path | None):
+                  baseline_from_ours: bool, profile: bool, torch_threads: int | None, json_out: Path | None):
     """Answer latency (p50/p95/mean, per stage) in extractive mode, beside the baseline."""
     from bench.ingest_bench import baseline_dir
     from bench.query_bench import bench_query, report
@@ -136,6 +139,12 @@ def query_command(ctx: click.Context, data: Path | None, sets: tuple[Path, ...],
                                f"`cppcc-kb bench ingest --data {data}` or `cppcc-kb ingest`")
     sets = sets or tuple(s for s in DEFAULT_SETS if s.exists())
     base = baseline_dir(data)
+    if baseline_from_ours and not skip_baseline and not base.exists():
+        from bench.baseline import copy_from_ours
+
+        copied = copy_from_ours(settings.model_copy(update={"data": data, "chroma_url": None}),
+                                base)
+        click.echo(f"# baseline: {copied} of our chunks copied with their vectors into {base}")
     click.echo(f"# bench query · {_machine()}")
     click.echo(f"# data: {data} · baseline: {base if base.exists() else 'absent'} · sets: "
                f"{', '.join(s.name for s in sets)}")

@@ -77,6 +77,20 @@ def test_bench_query_prints_latency_per_stage(bench_kb):
     assert "cProfile of the slowest question" in out and "cumtime" in out
 
 
+def test_bench_query_baseline_from_our_vectors(bench_kb, tmp_path):
+    import shutil
+
+    data = tmp_path / "kb"  # a copy without kb-langchain beside it
+    shutil.copytree(bench_kb[0], data)
+    out = _run("bench", "query", "--data", str(data), "--limit", "2", "--runs", "1",
+               "--no-profile", "--baseline-from-ours")
+    copied = re.search(r"# baseline: (\d+) of our chunks copied", out)
+    assert copied and int(copied.group(1)) > 0
+    assert (tmp_path / "kb-langchain").is_dir()
+    n, p50 = _row(out, "LangChain retriever k=5 wall")[:2]
+    assert _num(n) == 2 and _num(p50) > 0
+
+
 def test_bench_splitter_scores_each_splitter(tmp_path, shared_corpus, shared_evals):
     out = _run("bench", "splitter", "--corpus", str(shared_corpus), "--limit", "2",
                "--questions", str(shared_evals / "seed_dev.jsonl"),
