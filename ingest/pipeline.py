@@ -105,8 +105,9 @@ def ingest_paths(paths: list[Path], settings: Settings, kb: KnowledgeBase | None
         kb.store.recover()
         kb.fresh(force=True)
         batch: list[_Prepared] = []
+        named: dict[str, tuple[Path, str]] = {}  # doc_id -> (first file of this run, version)
         for i, (path, manifest) in enumerate(files, 1):
-            prepared = _prepare(path, manifest, settings, kb, summary)
+            prepared = _prepare(path, manifest, settings, kb, summary, named)
             if prepared is not None:
                 batch.append(prepared)
             if sum(len(p.chunks) for p in batch) >= _GROUP_CHUNKS or i == len(files):
@@ -120,11 +121,13 @@ def ingest_paths(paths: list[Path], settings: Settings, kb: KnowledgeBase | None
 
 
 def _prepare(path: Path, manifest: dict, settings: Settings, kb: KnowledgeBase,
-             summary: IngestSummary) -> _Prepared | None:
+             summary: IngestSummary, named: dict[str, tuple[Path, str]]) -> _Prepared | None:
     """Read and split one file, or record why not; unchanged files stop here."""
     try:
         raw = read_checked_bytes(path, settings.max_file_bytes)
         doc_id, version = doc_id_for(path.name), content_version(raw)
+        if _same_name_earlier(path, doc_id, version, named, summary):
+            return None
         current = kb.store.record(doc_id)
         if current and current.version == version:
             summary.outcomes.append(FileOutcome(str(path), "unchanged", doc_id, current.title,
@@ -152,6 +155,24 @@ def _prepare(path: Path, manifest: dict, settings: Settings, kb: KnowledgeBase,
                      "updated" if current and current.version else "added", version)
 
 
+def _same_name_earlier(path: Path, doc_id: str, version: str,
+                       named: dict[str, tuple[Path, str]], summary: IngestSummary) -> bool:
+    """A document is known by its file name, so two files of one run with the same name are
+    one document: a copy is skipped; different content is refused rather than letting the
+    later file silently replace the earlier one (and flip back and forth on every re-run)."""
+    first, first_version = named.setdefault(doc_id, (path, version))
+    if first == path:
+        return False
+    if first_version == version:
+        summary.outcomes.append(FileOutcome(str(path), "skipped", doc_id,
+                                            reason=f"the same content as {first}",
+                                            fix="nothing to do; delete the copy to silence this"))
+        return True
+    raise FileRejected(path, f"{first} in this run has the same file name but other content, and "
+                       "a document is known by its file name",
+                       "rename one of the two files to keep both, or leave one out")
+
+
 def _write(batch: list[_Prepared], kb: KnowledgeBase, summary: IngestSummary) -> None:
     """Embed the batch in one model call, write all its chunks in one Chroma call, then commit
     document by document. A Chroma write costs ~0.1 s however few records it holds (measured:
@@ -164,7 +185,7 @@ def _write(batch: list[_Prepared], kb: KnowledgeBase, summary: IngestSummary) ->
     t0 = time.perf_counter()
     vectors = kb.embedder.embed_passages(texts, kb.settings.embed_batch_size)
     summary.embed_seconds += time.perf_counter() - t0
-    recs = [kb.store.begin(p.rec, p.version, len(p.chunks)) for p in batch]
+    recs = kb.store.begin([(p.rec, p.version, len(p.chunks)) for p in batch])
     ids = [[chunk_id(rec.doc_id, p.version, c.position) for c in p.chunks]
            for p, rec in zip(batch, recs)]
     docs = [{**rec.to_metadata(), "version": p.version} for p, rec in zip(batch, recs)]
