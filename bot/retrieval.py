@@ -92,9 +92,30 @@ def _snapshot(records: dict[str, DocRecord]) -> tuple[list[tuple[str, str]], set
     if seen is not records:
         names = [(name, rec.doc_id) for rec in records.values()
                  for name in {rec.title, short_title(rec.title)} if len(name) >= 2]
+        names += distinctive_tails(records)
         superseded = _superseded(records)
         _by_snapshot = (records, names, superseded)
     return names, superseded
+
+
+_CJK = re.compile(r"^[\u4e00-\u9fff].*[\u4e00-\u9fff]$")
+
+
+def distinctive_tails(records: dict[str, DocRecord], shortest: int = 3, longest: int = 8
+                      ) -> list[tuple[str, str]]:
+    """People name a law by its tail ('监督法' for 各级人民代表大会常务委员会监督法): a tail
+    counts as a name when only one title ends with it ('组织法' ends many, so it names none)."""
+    titles: dict[str, set[str]] = {}
+    for rec in records.values():
+        name = short_title(rec.title)
+        for n in range(shortest, min(longest, len(name) - 1) + 1):
+            if _CJK.match(name[-n:]):
+                titles.setdefault(name[-n:], set()).add(rec.title)
+    full = {short_title(r.title) for r in records.values()} | {r.title for r in records.values()}
+    unique = {tail for tail, owners in titles.items() if len(owners) == 1 and tail not in full}
+    return [(name[-n:], rec.doc_id) for rec in records.values()
+            for name in [short_title(rec.title)]
+            for n in range(shortest, min(longest, len(name) - 1) + 1) if name[-n:] in unique]
 
 
 def _superseded(records: dict[str, DocRecord]) -> set[str]:
