@@ -125,7 +125,8 @@ def ingest_command(ctx: click.Context, corpora: tuple[Path, ...], limit: int | N
 @click.pass_context
 def query_command(ctx: click.Context, data: Path | None, sets: tuple[Path, ...],
                   runs: int | None, limit: int | None, http: bool, skip_baseline: bool,
-                  baseline_from_ours: bool, profile: bool, torch_threads: int | None, json_out: Path | None):
+                  baseline_from_ours: bool, profile: bool, torch_threads: int | None,
+                  json_out: Path | None):
     """Answer latency (p50/p95/mean, per stage) in extractive mode, beside the baseline."""
     from bench.ingest_bench import baseline_dir
     from bench.query_bench import bench_query, report

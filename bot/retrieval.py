@@ -105,17 +105,19 @@ def distinctive_tails(records: dict[str, DocRecord], shortest: int = 3, longest:
                       ) -> list[tuple[str, str]]:
     """People name a law by its tail ('监督法' for 各级人民代表大会常务委员会监督法): a tail
     counts as a name when only one title ends with it ('组织法' ends many, so it names none)."""
-    titles: dict[str, set[str]] = {}
-    for rec in records.values():
-        name = short_title(rec.title)
-        for n in range(shortest, min(longest, len(name) - 1) + 1):
-            if _CJK.match(name[-n:]):
-                titles.setdefault(name[-n:], set()).add(rec.title)
-    full = {short_title(r.title) for r in records.values()} | {r.title for r in records.values()}
-    unique = {tail for tail, owners in titles.items() if len(owners) == 1 and tail not in full}
-    return [(name[-n:], rec.doc_id) for rec in records.values()
-            for name in [short_title(rec.title)]
-            for n in range(shortest, min(longest, len(name) - 1) + 1) if name[-n:] in unique]
+    shorts = {d: short_title(rec.title) for d, rec in records.items()}
+
+    def tails(name: str) -> list[str]:
+        return [name[-n:] for n in range(shortest, min(longest, len(name) - 1) + 1)
+                if _CJK.match(name[-n:])]
+
+    owners: dict[str, set[str]] = {}
+    for d, name in shorts.items():
+        for tail in tails(name):
+            owners.setdefault(tail, set()).add(records[d].title)
+    full = set(shorts.values()) | {rec.title for rec in records.values()}
+    return [(tail, d) for d, name in shorts.items() for tail in tails(name)
+            if len(owners[tail]) == 1 and tail not in full]
 
 
 def _superseded(records: dict[str, DocRecord]) -> set[str]:
