@@ -192,19 +192,31 @@ class Store:
                    metadatas: list[dict]) -> None:
         self.chunks.upsert(ids=ids, embeddings=embeddings, documents=texts, metadatas=metadatas)
 
-    def commit(self, rec: DocRecord, text: str) -> None:
-        """Make the pending version the visible one, then drop the chunks of any other version."""
-        rec.version, rec.chunks = rec.pending_version, rec.pending_chunks
-        rec.pending_version, rec.pending_chunks = "", 0
-        rec.updated_at = time.time()
+    def commit(self, pending: list[tuple[DocRecord, str]]) -> None:
+        """Make the pending versions of a batch (record, full text) the visible ones in one
+        record write, then drop the chunks of the versions they replace. One write for the
+        batch: per document it cost 0.17 s at 1,564 laws, more than the rest of the bookkeeping.
+        A kill leaves the whole batch old or new, each document whole either way."""
+        replaced = [(rec.doc_id, rec.pending_version, rec.pending_chunks)
+                    for rec, _ in pending if rec.version]
+        for rec, _ in pending:
+            rec.version, rec.chunks = rec.pending_version, rec.pending_chunks
+            rec.pending_version, rec.pending_chunks = "", 0
+            rec.updated_at = time.time()
         # Bump on both sides of the switch: a process killed right after the record write
         # still leaves a new generation behind, so no reader keeps a keyword index (or record
         # cache) of the old version as if it were current.
         self._bump()
-        self._put_record(rec, text)
+        self._put_records([rec for rec, _ in pending], [text for _, text in pending])
         self._bump()
-        self.chunks.delete(where={"$and": [{"doc_id": rec.doc_id},
-                                           {"version": {"$ne": rec.version}}]})
+        # A document new to the store has no other version: `recover()` at the start of the
+        # run swept what a killed run left, and the lock keeps other writers out.
+        # A re-index of the same bytes keeps its version: drop the positions it no longer has.
+        clauses = [{"$and": [{"doc_id": doc_id}, {"$or": [{"version": {"$ne": version}},
+                                                          {"position": {"$gte": n}}]}]}
+                   for doc_id, version, n in replaced]
+        if clauses:
+            self.chunks.delete(where=clauses[0] if len(clauses) == 1 else {"$or": clauses})
 
     def remove(self, doc_id: str) -> bool:
         if not self.docs.get(ids=[doc_id])["ids"]:
