@@ -32,6 +32,7 @@ class KeywordIndex:
     generation: int = -1
     _weights: sparse.csc_matrix | None = None
     _df: np.ndarray | None = None
+    _rows: dict[str, list[int]] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -74,6 +75,17 @@ class KeywordIndex:
         self.versions.update(versions)
         self._weights = None
         self._df = None
+        self._rows = None
+
+    def rows_of(self, doc_ids: set[str]) -> list[int]:
+        """The rows of these documents (worked out once per index: an index is never edited
+        after it is built, an update builds a new one)."""
+        if self._rows is None:
+            rows: dict[str, list[int]] = {}
+            for i, d in enumerate(self.doc_ids):
+                rows.setdefault(d, []).append(i)
+            self._rows = rows
+        return [i for d in doc_ids for i in self._rows.get(d, ())]
 
     def _term(self, token: str) -> int:
         idx = self.vocab.get(token)
