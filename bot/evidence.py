@@ -44,6 +44,10 @@ def mismatch(q: QuestionInfo, ev: Evidence) -> str:
             return f"资料说的是{others[0]}，没有关于问题中“{body}”的内容"
     if _NATIONAL.search(q.text) and "全国" not in ev.sentences + ev.titles:
         about = next((p for p in _PLACES_IN(ev.titles + ev.sentences)), "")
+        # A local report names its place once, near the top ('淄博市政协…'), and then says
+        # just '在淄博': what the documents say they are about counts too.
+        if not about and ev.doc_kinds - {"law"}:
+            about = next((p for p in _PLACES_IN(ev.doc_texts[:1000])), "")
         if about or "市" in ev.titles or "我市" in ev.sentences:
             return f"问题问的是全国层面，资料说的是{about or '地方'}的情况"
     for place in q.places:

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ingest.tokens import STOPWORDS, normalize
+
+# Sentence scoring normalises the same passage sentences once per question term; a question
+# touches a few hundred sentences, so the cache stays small.
+normalized = lru_cache(maxsize=4096)(normalize)
 
 # Order matters: the first matching rule names the kind.
 _KINDS = [
@@ -228,7 +233,7 @@ def is_followup(text: str) -> bool:
 
 
 def mentions_body(text: str, body: str) -> bool:
-    norm = normalize(text)
+    norm = normalized(text)
     return any(alias in norm for alias in BODIES.get(body, (body,)))
 
 
@@ -319,13 +324,15 @@ def choose_focus(candidates: list[tuple[str, str]], known) -> tuple[list[str], b
     return [], False
 
 
-def aliases(term: str) -> list[str]:
-    """The term as documents write it: 国企改革 -> 国有企业改革, 党的领导 -> 中国共产党领导."""
+@lru_cache(maxsize=4096)
+def aliases(term: str) -> tuple[str, ...]:
+    """The term as documents write it: 国企改革 -> 国有企业改革, 党的领导 -> 中国共产党领导.
+    Cached: sentence scoring asks it for every term of every sentence."""
     out = list(SYNONYMS.get(term, ()))
     for short, full in _EXPANSIONS.items():
         if short in term:
             out.append(term.replace(short, full))
-    return out
+    return tuple(out)
 
 
 _EXPANSIONS = {"国企": "国有企业", "人大": "人民代表大会", "政协": "政治协商会议",

@@ -135,9 +135,37 @@ def older_versions(records: dict[str, DocRecord]) -> set[str]:
     return _snapshot(records)[1]
 
 
+def names_in(question: str, records: dict[str, DocRecord]) -> list[tuple[int, str, str]]:
+    """(position, name, doc_id) of every document name in the question, at its first place.
+    Looked up by the question's substrings: testing each of ~12,000 names at full scale cost
+    ~3 ms a question."""
+    by_name, longest = _name_table(records)
+    found: dict[tuple[str, str], int] = {}
+    for i in range(len(question)):
+        for j in range(i + 2, min(len(question), i + longest) + 1):
+            for doc_id in by_name.get(question[i:j], ()):
+                found.setdefault((question[i:j], doc_id), i)
+    return [(pos, name, doc_id) for (name, doc_id), pos in found.items()]
+
+
+_tables: tuple[list, dict[str, list[str]], int] = ([], {}, 0)
+
+
+def _name_table(records: dict[str, DocRecord]) -> tuple[dict[str, list[str]], int]:
+    global _tables
+    names = _snapshot(records)[0]
+    if _tables[0] is not names:
+        by_name: dict[str, list[str]] = {}
+        for name, doc_id in names:
+            if doc_id not in by_name.setdefault(name, []):
+                by_name[name].append(doc_id)
+        _tables = (names, by_name, max((len(n) for n in by_name), default=0))
+    return _tables[1], _tables[2]
+
+
 def titles_named(question: str, records: dict[str, DocRecord]) -> set[str]:
     """Documents whose (short) title the question names; the longest names win."""
-    hits = [(len(name), doc_id) for name, doc_id in _snapshot(records)[0] if name in question]
+    hits = [(len(name), doc_id) for _, name, doc_id in names_in(question, records)]
     if not hits:
         return set()
     longest = max(n for n, _ in hits)
@@ -152,8 +180,7 @@ def docs_compared(question: str, records: dict[str, DocRecord]) -> list[tuple[st
     [(doc_id, the name the question uses)]."""
     if not _SEPARATELY.search(question):
         return []
-    found = [(question.index(name), len(name), doc_id, name)
-             for name, doc_id in _snapshot(records)[0] if name in question]
+    found = [(pos, len(name), doc_id, name) for pos, name, doc_id in names_in(question, records)]
     # the longest name at each place wins: 宪法修正案 over 宪法
     found.sort(key=lambda f: (f[0], -f[1]))
     chosen, covered = [], []

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.figures import find_figures
-from bot.question import aliases, unit_chars
-from ingest.tokens import normalize
+from bot.question import aliases, normalized, unit_chars
 
 _CN_DIGITS = "〇○零一二三四五六七八九"
 _CN_SMALL = "一二三四五六七八九十"
@@ -29,7 +28,7 @@ def term_coverage(text: str, weights: dict[str, float]) -> float:
     total = sum(weights.values())
     if not total:
         return 0.0
-    norm = normalize(text)
+    norm = normalized(text)
     got = 0.0
     for term, weight in weights.items():
         if term in norm or any(alias in norm for alias in aliases(term)):
@@ -108,7 +107,7 @@ def fits_kind(text: str, kind: str) -> bool:
 def focus_near_figure(text: str, focus: list[str], window: int = 12) -> bool:
     """A figure close to the word asked about: '留置时间不得超过三个月' for 留置…多久,
     '636件提案' for 提案数量."""
-    norm = normalize(text)
+    norm = normalized(text)
     spans = counts(text)
     for term in focus:
         for m in re.finditer(re.escape(term), norm):
@@ -123,7 +122,7 @@ _TOTAL_BEFORE = re.compile(rf"(?:{TOTAL.pattern}|共)\s*$")
 
 def total_of(text: str, focus: list[str]) -> bool:
     """A whole stated as such right before the thing asked about: '全年636件提案'."""
-    norm = normalize(text)
+    norm = normalized(text)
     for s, e in counts(text):
         # find() is -1 when the thing is absent, which fails the distance check too
         if _TOTAL_BEFORE.search(norm[max(0, s - 4):s]) and any(
@@ -134,7 +133,7 @@ def total_of(text: str, focus: list[str]) -> bool:
 
 def states_duration_of(text: str, focus: list[str]) -> bool:
     """'留置时间不得超过三个月': the way a rule states how long something may last."""
-    norm = normalize(text)
+    norm = normalized(text)
     return any(re.search(re.escape(t) + r"(?:的)?(?:时间|期限|期间|期)", norm) for t in focus)
 
 

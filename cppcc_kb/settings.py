@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(500, gt=0)
     top_k: int = Field(5, ge=1, le=20, description="Passages shown as sources.")
     embed_batch_size: int = Field(16, ge=1)
+    onnx_queries: bool = Field(
+        True, description="Embed questions for the bundled model with ONNX Runtime (same "
+                          "vectors, about twice as fast); false keeps them on PyTorch.")
 
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. "
                                      "http://127.0.0.1:8080/v1")

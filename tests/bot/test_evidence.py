@@ -62,6 +62,16 @@ def test_evidence_naming_no_body_at_all_is_not_refused_for_the_body():
     assert mismatch(q, evidence("国旗应当早晨升起，傍晚降下。", titles="国旗法")) == ""
 
 
+def test_a_national_question_is_not_answered_by_a_local_report_that_names_its_place_once():
+    # the sentence says just '在淄博' (no 市), the report's opening says 淄博市政协
+    q = analyze("全国政协现在一共设了多少个界别？")
+    local = zibo("像这样的“界别同心汇”,在淄博已有9家")
+    assert mismatch(q, local) == "问题问的是全国层面，资料说的是淄博的情况"
+    national = evidence("全国政协设34个界别", titles="全国政协概况", doc_kinds={"document"},
+                        doc_texts="淄博市政协委员赴京学习。全国政协设34个界别")
+    assert mismatch(q, national) == ""
+
+
 # ---- mismatch: places and years ----------------------------------------------------------------
 def test_evidence_about_another_city_does_not_answer():
     q = analyze("济南市政协2025年收到多少件提案？")

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import QuestionError
-from bot.retrieval import Filters, docs_compared, question_about, short_title, titles_named
+from bot.retrieval import (Filters, current_doc, docs_compared, names_in, question_about,
+                           short_title, titles_named)
 from ingest.store import DocRecord
 
 
@@ -25,6 +26,22 @@ RECORDS = {r.doc_id: r for r in [
     record("zibo", "淄博政协这一年|以实干实绩交出履职新答卷", 2026, [2025]),
 ]}
 BOTH = "国旗法和国歌法分别是哪天施行的？"
+
+
+# ---- chunk ids ----------------------------------------------------------------------------------
+def test_a_chunk_id_counts_only_for_its_documents_committed_version():
+    recs = {"a": DocRecord("a", "甲", "a.md", "0", version="0123456789abcdef"),
+            "b": DocRecord("b", "乙", "b.md", "0", version="", pending_version="fedcba9876543210")}
+    assert current_doc("a:0123456789ab:00003", recs) == "a"
+    assert current_doc("a:ffffffffffff:00003", recs) is None  # another version (being written)
+    assert current_doc("b:fedcba987654:00000", recs) is None  # never committed
+    assert current_doc("gone:0123456789ab:00000", recs) is None  # removed
+
+
+def test_names_are_found_where_the_question_first_says_them():
+    found = names_in("《国旗法》和国歌法，国旗法", RECORDS)
+    assert (1, "国旗法", "flag") in found and (6, "国歌法", "anthem") in found
+    assert len([f for f in found if f[2] == "flag" and f[1] == "国旗法"]) == 1
 
 
 # ---- Filters.parse ------------------------------------------------------------------------------

@@ -171,3 +171,12 @@ def test_years_covered_is_what_the_text_keeps_returning_to_else_the_own_year():
     assert years_covered("2019年提到一次。", 2025) == [2025]
     assert years_covered("2020年和2020年写在页眉\n<!-- INFO END -->\n正文", 2023) == [2023]
     assert years_covered(text, 2018, "law") == [2018]  # a law: its version's year
+
+
+def test_rows_of_documents_in_a_rebuilt_index(index):
+    assert [index.ids[i] for i in index.rows_of({"b"})] == ["b:v:00000", "b:v:00001"]
+    assert sorted(index.rows_of({"a", "b", "gone"})) == [0, 1, 2, 3]
+    smaller = index.replace_docs({"a"}, rows("c", ["国旗"]), {"c": "v1"})
+    assert sorted(smaller.ids[i] for i in smaller.rows_of({"b", "c"})) == [
+        "b:v:00000", "b:v:00001", "c:v:00000"]
+    assert smaller.rows_of({"a"}) == [] and len(index.rows_of({"a"})) == 2  # old one untouched

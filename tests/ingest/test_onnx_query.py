@@ -1,0 +1,50 @@
+"""The bundled model's questions run through ONNX Runtime with the same vectors as
+sentence-transformers; anything unexpected leaves them on PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cppcc_kb.settings import Settings
+from ingest.embedder import default_model_dir, load_embedder
+from ingest.onnx_query import QUERY_GRAPH, onnx_query_encoder
+
+QUESTIONS = ["国旗法是哪天通过的？", "全年办理了多少件提案？", "what did the committee propose"]
+
+
+def torch_vectors(model, texts):
+    return model.encode(texts, prompt_name="query", normalize_embeddings=True,
+                        convert_to_numpy=True, show_progress_bar=False)
+
+
+def test_questions_of_the_default_model_run_on_onnx_with_the_same_vectors(embedder):
+    encoder = embedder.query_encoder()
+    assert encoder is not None
+    assert (default_model_dir(Settings()) / QUERY_GRAPH).is_file()
+    for text, want in zip(QUESTIONS, torch_vectors(embedder.model, QUESTIONS)):
+        got = embedder.embed_query(text)
+        assert got.dtype == np.float32 and got.shape == want.shape
+        assert float(got @ want) > 0.9999
+        assert abs(float(np.linalg.norm(got)) - 1.0) < 1e-5
+
+
+def test_the_graph_is_exported_at_first_use_into_the_model_folder(embedder, tmp_path):
+    encoder = onnx_query_encoder(embedder.model, tmp_path, "query")
+    assert encoder is not None and (tmp_path / QUERY_GRAPH).is_file()
+    assert not list((tmp_path / "onnx").glob("*.tmp"))  # written whole, then renamed
+    want = torch_vectors(embedder.model, QUESTIONS[:1])[0]
+    assert float(encoder.encode(QUESTIONS[0]) @ want) > 0.9999
+
+
+def test_a_broken_graph_leaves_questions_on_pytorch(embedder, tmp_path, caplog):
+    (tmp_path / "onnx").mkdir()
+    (tmp_path / QUERY_GRAPH).write_bytes(b"not an onnx graph")
+    assert onnx_query_encoder(embedder.model, tmp_path, "query") is None
+    assert "queries stay on PyTorch" in caplog.text
+
+
+def test_the_setting_turns_it_off(embedder):
+    plain = load_embedder(Settings(onnx_queries=False))
+    assert plain is not embedder and plain.query_encoder() is None
+    want = torch_vectors(embedder.model, QUESTIONS[1:2])[0]
+    assert float(plain.embed_query(QUESTIONS[1]) @ want) > 0.99999
