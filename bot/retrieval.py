@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +16,7 @@ from ingest.tokens import tokenize
 
 _CANDIDATES = 40
 _SCAN_CHUNKS = 800  # a filter this narrow is ranked in memory (see `HybridSearch._scan`)
+_EMBEDDING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="embed-query")
 _SHORT_TITLE = re.compile(r"^中华人民共和国")
 
 
@@ -228,8 +230,10 @@ class HybridSearch:
                    else set(records))
         if not allowed:
             return []
-        dense = self._dense(query, allowed if filters.active else None, records)
+        # The model runs outside the GIL: embed the question while jieba and BM25 work here.
+        vector = _EMBEDDING.submit(self.kb.embedder.embed_query, query)
         keyword = [c for c in self._keyword(query, allowed) if current_doc(c, records)]
+        dense = self._dense(vector.result(), allowed if filters.active else None, records)
         named = titles_named(title_query or query, records)
         superseded = older_versions(records)
         boosts = {}
@@ -255,9 +259,8 @@ class HybridSearch:
             out.append(p)
         return out
 
-    def _dense(self, query: str, allowed: set[str] | None, records: dict[str, DocRecord]
-               ) -> list[str]:
-        vector = self.kb.embedder.embed_query(query)
+    def _dense(self, vector: np.ndarray, allowed: set[str] | None,
+               records: dict[str, DocRecord]) -> list[str]:
         if allowed is not None:
             rows = self.kb.keywords.rows_of(allowed)
             if len(rows) <= _SCAN_CHUNKS:
