@@ -263,7 +263,7 @@ class HybridSearch:
                records: dict[str, DocRecord]) -> list[str]:
         if allowed is not None:
             rows = self.kb.keywords.rows_of(allowed)
-            if len(rows) <= _SCAN_CHUNKS:
+            if 0 < len(rows) <= _SCAN_CHUNKS:  # none: let Chroma, the source of truth, say
                 return self._scan(vector, [self.kb.keywords.ids[i] for i in rows], records)
         where = {"doc_id": {"$in": sorted(allowed)}} if allowed is not None else None
         got = self.kb.store.query(vector, _CANDIDATES + 10, where, content=False)
