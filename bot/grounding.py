@@ -8,7 +8,7 @@ import re
 from bot.evidence import Evidence
 from bot.extractive import Pick, Source
 from bot.question import QuestionInfo
-from bot.retrieval import Passage
+from bot.retrieval import Passage, current_chunk_ids
 from ingest.kb import KnowledgeBase
 from ingest.keyword_index import KeywordIndex
 from ingest.store import DocRecord
@@ -52,8 +52,7 @@ class Grounding:
         rec = self.records.get(doc_id)
         if rec is None:
             return []
-        ids = sorted(self.kb.keywords.ids[i] for i in self.kb.keywords.rows_of({doc_id})
-                     if self.kb.keywords.ids[i].startswith(f"{doc_id}:{rec.version[:12]}:"))
+        ids = current_chunk_ids(self.kb.keywords, {doc_id}, self.records)
         got = self.kb.store.get_chunks(ids[:_FIRST_CHUNKS])
         if sum(m.get("kind") == "header" for m in got["metadatas"]) == _FIRST_CHUNKS or not ids:
             got = self.kb.store.chunks.get(  # a header longer than that, or no index rows

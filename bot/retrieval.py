@@ -11,7 +11,8 @@ import numpy as np
 from bot.errors import QuestionError
 from bot.hybrid import FusionWeights, fuse
 from ingest.kb import KnowledgeBase
-from ingest.store import DocRecord
+from ingest.keyword_index import KeywordIndex
+from ingest.store import DocRecord, chunk_prefix, doc_of_chunk
 from ingest.tokens import tokenize
 
 _CANDIDATES = 40
@@ -82,23 +83,34 @@ def short_title(title: str) -> str:
     return _SHORT_TITLE.sub("", title).strip()
 
 
-_by_snapshot: tuple[dict, list[tuple[str, str]], set[str]] = ({}, [], set())
+@dataclass
+class _Names:
+    """Every way a question may name a document (name -> doc ids), the longest such name, and
+    the superseded documents: worked out once per snapshot of the records (the knowledge base
+    replaces its records dict when they change, never edits it); with 1,500 laws these loops
+    cost ~5 ms a question."""
+
+    records: dict
+    by_name: dict[str, list[str]]
+    longest: int
+    superseded: set[str]
 
 
-def _snapshot(records: dict[str, DocRecord]) -> tuple[list[tuple[str, str]], set[str]]:
-    """(name, doc_id) for every way a question may name a document, and the superseded
-    documents, worked out once per snapshot of the records (the knowledge base replaces its
-    records dict when they change, never edits it): with 1,500 laws these loops cost ~5 ms a
-    question."""
+_by_snapshot = _Names({}, {}, 0, set())
+
+
+def _snapshot(records: dict[str, DocRecord]) -> _Names:
     global _by_snapshot
-    seen, names, superseded = _by_snapshot
-    if seen is not records:
+    if _by_snapshot.records is not records:
         names = [(name, rec.doc_id) for rec in records.values()
                  for name in {rec.title, short_title(rec.title)} if len(name) >= 2]
-        names += distinctive_tails(records)
-        superseded = _superseded(records)
-        _by_snapshot = (records, names, superseded)
-    return names, superseded
+        by_name: dict[str, list[str]] = {}
+        for name, doc_id in names + distinctive_tails(records):
+            if doc_id not in by_name.setdefault(name, []):
+                by_name[name].append(doc_id)
+        _by_snapshot = _Names(records, by_name, max(map(len, by_name), default=0),
+                              _superseded(records))
+    return _by_snapshot
 
 
 _CJK = re.compile(r"^[\u4e00-\u9fff].*[\u4e00-\u9fff]$")
@@ -134,35 +146,20 @@ def _superseded(records: dict[str, DocRecord]) -> set[str]:
 
 def older_versions(records: dict[str, DocRecord]) -> set[str]:
     """Documents with the same title as a newer one: 监察法 2018 beside 监察法 2024."""
-    return _snapshot(records)[1]
+    return _snapshot(records).superseded
 
 
 def names_in(question: str, records: dict[str, DocRecord]) -> list[tuple[int, str, str]]:
     """(position, name, doc_id) of every document name in the question, at its first place.
     Looked up by the question's substrings: testing each of ~12,000 names at full scale cost
     ~3 ms a question."""
-    by_name, longest = _name_table(records)
+    table = _snapshot(records)
     found: dict[tuple[str, str], int] = {}
     for i in range(len(question)):
-        for j in range(i + 2, min(len(question), i + longest) + 1):
-            for doc_id in by_name.get(question[i:j], ()):
+        for j in range(i + 2, min(len(question), i + table.longest) + 1):
+            for doc_id in table.by_name.get(question[i:j], ()):
                 found.setdefault((question[i:j], doc_id), i)
     return [(pos, name, doc_id) for (name, doc_id), pos in found.items()]
-
-
-_tables: tuple[list, dict[str, list[str]], int] = ([], {}, 0)
-
-
-def _name_table(records: dict[str, DocRecord]) -> tuple[dict[str, list[str]], int]:
-    global _tables
-    names = _snapshot(records)[0]
-    if _tables[0] is not names:
-        by_name: dict[str, list[str]] = {}
-        for name, doc_id in names:
-            if doc_id not in by_name.setdefault(name, []):
-                by_name[name].append(doc_id)
-        _tables = (names, by_name, max((len(n) for n in by_name), default=0))
-    return _tables[1], _tables[2]
 
 
 def titles_named(question: str, records: dict[str, DocRecord]) -> set[str]:
@@ -204,15 +201,22 @@ def question_about(question: str, name: str, names: list[str]) -> str:
     return out.replace("分别", "").replace("各自", "")
 
 
-def current_doc(chunk_id: str, records: dict[str, DocRecord]) -> str | None:
-    """The document of a chunk id ("doc:version12:position") when that version is the
-    committed one; None for a version being written, one a killed run left, or a removed doc.
-    Read from the id itself, so ranking needs no metadata from Chroma."""
-    doc_id, _, rest = chunk_id.partition(":")
+def current_doc(cid: str, records: dict[str, DocRecord]) -> str | None:
+    """The document of a chunk id when that version is the committed one; None for a version
+    being written, one a killed run left, or a removed doc. Read from the id itself, so
+    ranking needs no metadata from Chroma."""
+    doc_id = doc_of_chunk(cid)
     rec = records.get(doc_id)
-    if rec is None or not rec.version or rest.partition(":")[0] != rec.version[:12]:
+    if rec is None or not rec.version or not cid.startswith(chunk_prefix(doc_id, rec.version)):
         return None
     return doc_id
+
+
+def current_chunk_ids(index: KeywordIndex, doc_ids: set[str], records: dict[str, DocRecord]
+                      ) -> list[str]:
+    """The committed chunks of these documents, in order, as the keyword index lists them."""
+    return sorted(cid for cid in (index.ids[i] for i in index.rows_of(doc_ids))
+                  if current_doc(cid, records))
 
 
 class HybridSearch:
@@ -238,7 +242,7 @@ class HybridSearch:
         superseded = older_versions(records)
         boosts = {}
         for cid in {*dense, *keyword}:
-            doc_id = cid.partition(":")[0]
+            doc_id = doc_of_chunk(cid)
             boost = self.weights.title if doc_id in named else 0.0
             if years and set(years) & set(records[doc_id].years):
                 boost += self.weights.year
@@ -262,21 +266,17 @@ class HybridSearch:
     def _dense(self, vector: np.ndarray, allowed: set[str] | None,
                records: dict[str, DocRecord]) -> list[str]:
         if allowed is not None:
-            rows = self.kb.keywords.rows_of(allowed)
-            if 0 < len(rows) <= _SCAN_CHUNKS:  # none: let Chroma, the source of truth, say
-                return self._scan(vector, [self.kb.keywords.ids[i] for i in rows], records)
+            ids = current_chunk_ids(self.kb.keywords, allowed, records)
+            if 0 < len(ids) <= _SCAN_CHUNKS:  # none: let Chroma, the source of truth, say
+                return self._scan(vector, ids)
         where = {"doc_id": {"$in": sorted(allowed)}} if allowed is not None else None
         got = self.kb.store.query(vector, _CANDIDATES + 10, where, content=False)
         return [cid for cid in got["ids"][0] if current_doc(cid, records)][:_CANDIDATES]
 
-    def _scan(self, vector: np.ndarray, ids: list[str], records: dict[str, DocRecord]
-              ) -> list[str]:
+    def _scan(self, vector: np.ndarray, ids: list[str]) -> list[str]:
         """Dense ranking of a few documents' chunks by their stored vectors: Chroma's filtered
         query scans the metadata of every chunk (~100 ms at 71,000 chunks); reading 60 vectors
         by id takes ~5 ms."""
-        ids = [cid for cid in ids if current_doc(cid, records)]
-        if not ids:
-            return []
         got, vectors = self.kb.store.embeddings(ids)
         order = np.argsort(-(vectors @ vector), kind="stable")[:_CANDIDATES]
         return [got[i] for i in order]

@@ -2,10 +2,11 @@
 
 A member's question is one short text (about 20 tokens). PyTorch spends most of such a call on
 per-operation overhead: measured here on one thread, ~60 ms through sentence-transformers
-against ~20 ms through ONNX Runtime (14.5 ms on two), with vectors that agree to cosine 1.0000. Passages (batches) keep
-going through sentence-transformers, where the two run at the same speed. The graph is exported
-once from the loaded model into the model folder, and used only after it has been checked to
-give sentence-transformers' own vectors; anything unexpected leaves queries on PyTorch.
+against ~20 ms through ONNX Runtime (14.5 ms on two), with vectors that agree to cosine 1.0000.
+Passages (batches) keep going through sentence-transformers, where the two run at the same
+speed. The graph is exported once from the loaded model into the model folder, and used only
+after it has been checked to give sentence-transformers' own vectors; anything unexpected leaves
+queries on PyTorch.
 """
 
 from __future__ import annotations

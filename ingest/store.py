@@ -80,7 +80,16 @@ _JSON_FIELDS = ("history", "years")
 
 
 def chunk_id(doc_id: str, version: str, position: int) -> str:
-    return f"{doc_id}:{version[:12]}:{position:05d}"
+    return f"{chunk_prefix(doc_id, version)}{position:05d}"
+
+
+def chunk_prefix(doc_id: str, version: str) -> str:
+    """What every chunk id of this version of the document starts with."""
+    return f"{doc_id}:{version[:12]}:"
+
+
+def doc_of_chunk(cid: str) -> str:
+    return cid.partition(":")[0]
 
 
 def open_client(settings: Settings):
