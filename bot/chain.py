@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from itertools import zip_longest
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -111,6 +112,7 @@ class Bot:
         if turn.mode == "llm" and not self.settings.llm_base_url:
             raise QuestionError("mode llm needs an LLM endpoint: set CPPCC_KB_LLM_BASE_URL")
         turn.question = question
+        self.search.prefetch(expand_query(question))  # the model runs while the question is read
         info = analyze(question, turn.history)
         info.followup = info.followup or bool(turn.part_of and turn.history)
         df = self.kb.keywords.document_frequency
@@ -131,13 +133,14 @@ class Bot:
             # Blend in the conversation: a follow-up's topic lives in the earlier question.
             with_history = self._search(f"{context[0]} {turn.question}", options)
             passages = _interleave(passages, with_history, turn.info.followup)
-        passages = passages[:ANSWER_PASSAGES]
+        # Two lists interleaved hold up to twice the passages: the reranker sees them all, so
+        # the right passage at rank 6 of the blended search is not cut before it is read.
         if self.settings.reranker:
             passages = by_cross_encoder(passages, turn.question, self.settings.reranker)
         else:
             passages = by_best_sentence(passages, turn.info,
                                         term_weights(turn.info, self.kb.keywords))
-        turn.passages = passages
+        turn.passages = passages[:ANSWER_PASSAGES]
         turn.timings["retrieve"] = _ms_since(turn, "prepare")
         return turn
 
@@ -248,9 +251,9 @@ def _with_note(answer: Answer, note: str) -> Answer:
 def _interleave(own: list[Passage], blended: list[Passage], followup: bool) -> list[Passage]:
     first, second = (blended, own) if followup else (own, blended)
     seen, out = set(), []
-    for pair in zip(first, second):
+    for pair in zip_longest(first, second):
         for p in pair:
-            if p.chunk_id not in seen:
+            if p is not None and p.chunk_id not in seen:
                 seen.add(p.chunk_id)
                 out.append(p)
     return out

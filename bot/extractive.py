@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from bot.question import BODIES, QuestionInfo, focus_found, mentions_body
 from bot.sentences import (FIGURE_KINDS, TOTAL, context_discounted, fits_kind, focus_near_figure,
@@ -16,6 +17,7 @@ from ingest.splitter import sentence_spans
 
 _CLAUSE = re.compile(r"[，,；;：:]")
 _ITEM = re.compile(r"^[（(][一二三四五六七八九十\d]+[）)]|^[一二三四五六七八九十]+、|^\d+[.、]")
+_ASKS_ARTICLE = re.compile(r"第几[条款]|哪一?[条款]")
 _MAX_QUOTE = 80  # a figure needs little context around it
 _MAX_QUOTE_WORDS = 150  # a rule or a name is read in its whole sentence
 _EVENTS = ("通过", "修正", "修订", "修改", "施行", "公布", "发布", "批准")
@@ -85,36 +87,70 @@ def candidates(sources: list[Source], q: QuestionInfo, weights: dict[str, float]
     """Every sentence of every source, scored for this question (best first)."""
     kind = kind or q.kind
     top = max((_fused(s) for s in sources), default=0.0) or 1.0
-    whole = _asks_whole(q)
+    asked = _Asked(kind, q.unit, tuple(q.focus), tuple(q.bodies), _asks_whole(q),
+                   tuple(weights.items()), kind == "article" and bool(_ASKS_ARTICLE.search(q.text)))
     picks = []
     for src in sources:
         prior = 0.1 * (_fused(src) / top) ** 4 if _fused(src) else 0.1 / (1 + 0.5 * src.index)
-        passage_cov = term_coverage(src.context + "\n" + src.text, weights)
-        telling = context_discounted(weights, src.context)
-        spans = sentence_spans(src.text)
-        lead = None
-        for start, end in spans:
-            sentence = src.text[start:end]
-            if sentence.endswith(("：", ":")):
-                lead = (start, end)
-            if len(sentence) < 4:
-                continue
-            item_lead = lead if lead and lead[1] <= start else None
-            framed = (src.text[item_lead[0]:item_lead[1]] if item_lead else "") + sentence
-            own = term_coverage(framed, telling)
-            cov = term_coverage(src.context + framed, weights)
-            fits = fits_kind(framed if kind in ("who", "what") else sentence, kind)
-            unit = bool(q.unit) and has_unit(sentence, q.unit)
-            unit += kind == "count" and bool(TOTAL.search(sentence))
-            near = kind in FIGURE_KINDS and focus_near_figure(sentence, q.focus)
-            # '留置时间不得超过三个月': the asked thing is what the duration is of.
-            near += 2.5 * (kind == "duration" and states_duration_of(sentence, q.focus))
-            near += 1.5 * (whole and total_of(sentence, q.focus))
-            score = (0.4 * own + 0.15 * cov + 0.1 * passage_cov + 0.2 * fits + 0.05 * unit
-                     + 0.1 * near + prior
-                     + _body_bonus(src.context + framed, q))
-            picks.append(Pick(src, start, end, max(own, cov), fits, score, item_lead))
+        for start, end, lead, coverage, fits, score in _scored(src.text, src.context,
+                                                               _in_article(src), asked):
+            picks.append(Pick(src, start, end, coverage, fits, score + prior, lead))
     return sorted(picks, key=lambda p: -p.score)
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What sentence scores depend on, hashable: the reranker and the answerer score the same
+    passages for the same question, and the second time costs a dictionary lookup."""
+
+    kind: str
+    unit: str
+    focus: tuple[str, ...]
+    bodies: tuple[str, ...]
+    whole: bool
+    weights: tuple[tuple[str, float], ...]
+    article_number: bool  # '规定在第几条': any sentence of an article answers with its label
+
+
+def _in_article(src: Source) -> bool:
+    meta = getattr(src.passage, "meta", None) or {}
+    return bool(meta.get("article")) and not src.header
+
+
+@lru_cache(maxsize=2048)
+def _scored(text: str, context: str, in_article: bool, asked: _Asked
+            ) -> tuple[tuple[int, int, tuple[int, int] | None, float, bool, float], ...]:
+    """(start, end, lead, coverage, fits, score before the retrieval prior) per sentence."""
+    kind, weights = asked.kind, dict(asked.weights)
+    q = QuestionInfo(text="", unit=asked.unit, focus=list(asked.focus),
+                     bodies=list(asked.bodies))
+    passage_cov = term_coverage(context + "\n" + text, weights)
+    telling = context_discounted(weights, context)
+    out = []
+    lead = None
+    for start, end in sentence_spans(text):
+        sentence = text[start:end]
+        if sentence.endswith(("：", ":")):
+            lead = (start, end)
+        if len(sentence) < 4:
+            continue
+        item_lead = lead if lead and lead[1] <= start else None
+        framed = (text[item_lead[0]:item_lead[1]] if item_lead else "") + sentence
+        own = term_coverage(framed, telling)
+        cov = term_coverage(context + framed, weights)
+        fits = fits_kind(framed if kind in ("who", "what") else sentence, kind)
+        # '第几条': the article's number is the passage's label, whichever sentence says it.
+        fits = fits or (asked.article_number and in_article)
+        unit = bool(q.unit) and has_unit(sentence, q.unit)
+        unit += kind == "count" and bool(TOTAL.search(sentence))
+        near = kind in FIGURE_KINDS and focus_near_figure(sentence, q.focus)
+        # '留置时间不得超过三个月': the asked thing is what the duration is of.
+        near += 2.5 * (kind == "duration" and states_duration_of(sentence, q.focus))
+        near += 1.5 * (asked.whole and total_of(sentence, q.focus))
+        score = (0.4 * own + 0.15 * cov + 0.1 * passage_cov + 0.2 * fits + 0.05 * unit
+                 + 0.1 * near + _body_bonus(context + framed, q))
+        out.append((start, end, item_lead, max(own, cov), fits, score))
+    return tuple(out)
 
 
 def about_focus(picks: list[Pick], q: QuestionInfo, keep: float = 0.7) -> list[Pick]:
@@ -145,6 +181,8 @@ def choose(picks: list[Pick], q: QuestionInfo, weights: dict[str, float],
     if not usable:
         return []
     best = usable[0]
+    if q.kind == "article" and _ASKS_ARTICLE.search(q.text):
+        best = first_provision(usable, best, weights)
     chosen = [best]
     said = best.source.context + best.lead_text + best.quote
     # Years, places and bodies frame the question; a second sentence must add content.
@@ -160,6 +198,23 @@ def choose(picks: list[Pick], q: QuestionInfo, weights: dict[str, float],
                 chosen.append(p)
                 break
     return chosen
+
+
+def first_provision(picks: list[Pick], best: Pick, weights: dict[str, float],
+                    floor: float = 0.75) -> Pick:
+    """'留置措施规定在第几条': a law provides for a measure before the articles that govern its
+    use, so of the articles of the best sentence's law that name everything it names, the
+    earliest answers."""
+    def position(p: Pick) -> int:
+        return int(p.source.passage.meta.get("position", 0))
+
+    if not _in_article(best.source):
+        return best
+    named = {t for t in weights if term_coverage(best.quote, {t: 1.0}) == 1.0}
+    same = [p for p in picks if p.source.doc_id == best.source.doc_id and _in_article(p.source)
+            and p.score >= floor * best.score
+            and all(term_coverage(p.quote, {t: 1.0}) == 1.0 for t in named)]
+    return min(same, key=position, default=best)
 
 
 def history_pick(headers: list[Source], asked_text: str, order: str,

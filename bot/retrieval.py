@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +19,7 @@ from ingest.tokens import tokenize
 _CANDIDATES = 40
 _SCAN_CHUNKS = 800  # a filter this narrow is ranked in memory (see `HybridSearch._scan`)
 _EMBEDDING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="embed-query")
+_PENDING = 32  # prefetched embeddings kept for searches still to come
 _SHORT_TITLE = re.compile(r"^中华人民共和国")
 
 
@@ -223,6 +225,22 @@ class HybridSearch:
     def __init__(self, kb: KnowledgeBase, weights: FusionWeights | None = None):
         self.kb = kb
         self.weights = weights or FusionWeights()
+        self._pending: dict[str, Future] = {}
+        self._lock = threading.Lock()
+
+    def prefetch(self, query: str) -> None:
+        """Start embedding a query `search` will be asked soon: the chain knows the question's
+        text before it has analysed it, and the model runs while it does."""
+        with self._lock:
+            if query not in self._pending:
+                if len(self._pending) >= _PENDING:
+                    self._pending.clear()  # prefetched for searches that never came
+                self._pending[query] = _EMBEDDING.submit(self.kb.embedder.embed_query, query)
+
+    def _vector(self, query: str) -> Future:
+        with self._lock:
+            pending = self._pending.pop(query, None)
+        return pending or _EMBEDDING.submit(self.kb.embedder.embed_query, query)
 
     def search(self, query: str, k: int = 8, filters: Filters | None = None,
                years: list[int] | None = None, title_query: str | None = None) -> list[Passage]:
@@ -235,7 +253,7 @@ class HybridSearch:
         if not allowed:
             return []
         # The model runs outside the GIL: embed the question while jieba and BM25 work here.
-        vector = _EMBEDDING.submit(self.kb.embedder.embed_query, query)
+        vector = self._vector(query)
         keyword = [c for c in self._keyword(query, allowed) if current_doc(c, records)]
         dense = self._dense(vector.result(), allowed if filters.active else None, records)
         named = titles_named(title_query or query, records)

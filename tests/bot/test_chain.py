@@ -12,9 +12,10 @@ import pytest
 from langchain_core.runnables import Runnable
 
 from bot.answer import NOT_FOUND, Answer
-from bot.chain import Turn
+from bot.chain import Turn, _interleave
 from bot.errors import QuestionError
 from bot.figures import untraced_figures
+from bot.retrieval import Passage
 
 pytestmark = pytest.mark.slow
 
@@ -281,3 +282,13 @@ def test_when_a_law_was_adopted_is_its_first_history_line(ask, corpus_bot, doc_i
 def test_the_year_a_law_was_made_is_the_year_it_was_adopted(ask):
     answer = ask("国旗法是哪一年制定的？")
     assert answer.citations and answer.citations[0].quote.startswith("1990年6月28日")
+
+
+def test_a_follow_ups_reranker_sees_every_passage_of_both_searches():
+    # The answer to a question's second part may sit 6th in the search with the first part.
+    own = [Passage(f"own{i}", "", {"doc_id": "d"}) for i in range(8)]
+    blended = [Passage(f"both{i}", "", {"doc_id": "d"}) for i in range(8)]
+    pool = [p.chunk_id for p in _interleave(own[:5], blended + own[:2], followup=True)]
+    assert pool[:4] == ["both0", "own0", "both1", "own1"]  # the conversation's search leads
+    assert sorted(pool) == sorted({*(p.chunk_id for p in own[:5]),
+                                   *(p.chunk_id for p in blended)})

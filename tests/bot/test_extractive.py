@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.extractive import Pick, Source, Thresholds, candidates, choose, history_pick, trim
+from bot.extractive import (Pick, Source, Thresholds, _scored, candidates, choose, history_pick,
+                            trim)
 from bot.question import analyze
+from bot.retrieval import Passage
 
 ZIBO = "淄博政协这一年"
 OPENING = Source(0, "全年636件提案承载民意，167场次协商激荡智慧，24次中央和省、市领导同志作出肯定性"
@@ -125,6 +127,49 @@ def test_a_one_part_question_answered_by_one_sentence_gets_one():
     q = analyze("组织了多少次委员看发展视察？")
     w = weights(q.text)
     assert len(choose(candidates([OPENING, OUTREACH], q, w), q, w, Thresholds())) == 1
+
+
+def _article(index: int, number: str, position: int, text: str) -> Source:
+    meta = {"article": number, "position": position, "doc_id": "supervision"}
+    return Source(index, text, f"中华人民共和国监察法 {number}", "supervision",
+                  Passage(f"supervision:{position}", text, meta))
+
+
+def test_the_article_that_provides_for_a_measure_is_the_first_that_names_it():
+    # Retrieval ranks the articles on the measure's use above the one that provides for it.
+    use = _article(0, "第四十四条", 44, "第四十四条 对被调查人采取留置措施后，应当在二十四小时以内，"
+                                        "通知被留置人员所在单位和家属。")
+    approve = _article(1, "第四十三条", 43, "第四十三条 监察机关采取留置措施，应当由监察机关领导人员"
+                                            "集体研究决定。")
+    provide = _article(2, "第二十二条", 22, "第二十二条 经监察机关依法审批，可以将其留置在特定场所。"
+                                           "对涉案人员，监察机关可以依照前款规定采取留置措施。")
+    earlier = _article(3, "第十八条", 18, "第十八条 监察机关可以采取调查措施。")  # names less
+    q = analyze("监察法的留置措施规定在第几条？")
+    w = weights(q.text)
+    chosen = choose(candidates([use, approve, provide, earlier], q, w), q, w, Thresholds())
+    assert chosen[0].source is provide
+    assert chosen[0].quote == "对涉案人员，监察机关可以依照前款规定采取留置措施。"
+    assert chosen[0].fits  # the article's label answers, though the sentence does not say it
+
+
+def test_only_a_question_for_an_article_number_prefers_the_first_provision():
+    use = _article(0, "第四十四条", 44, "第四十四条 对被调查人采取留置措施后，应当在二十四小时以内，"
+                                        "通知被留置人员所在单位和家属。")
+    provide = _article(1, "第二十二条", 22, "第二十二条 对涉案人员，监察机关可以依照前款规定采取留置措施。")
+    q = analyze("采取留置措施后多长时间内通知家属？")
+    w = weights(q.text)
+    assert choose(candidates([use, provide], q, w), q, w, Thresholds())[0].source is use
+
+
+def test_scores_are_the_same_whether_or_not_a_passage_was_scored_before():
+    first = analyze("淄博市政协全年收到多少件提案？")
+    second = analyze("组织了多少次委员看发展视察？")
+    candidates([OPENING, OUTREACH], first, weights(first.text))
+    cached = candidates([OUTREACH, OPENING], second, weights(second.text))
+    _scored.cache_clear()
+    fresh = candidates([OUTREACH, OPENING], second, weights(second.text))
+    assert [(p.quote, p.score, p.fits) for p in cached] == [(p.quote, p.score, p.fits) for p in fresh]
+    assert cached[0].quote == "年内举办2次“政协大讲堂”，组织37次“委员看发展”视察。"
 
 
 # ---- history_pick -------------------------------------------------------------------------------

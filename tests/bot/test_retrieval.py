@@ -174,3 +174,16 @@ def test_search_with_a_year_no_document_is_about_returns_nothing(corpus_bot):
 def test_search_finds_the_passage_holding_the_asked_figure(corpus_bot):
     passages = corpus_bot.search.search("淄博市政协2025年开展了多少场政策宣讲", 8)
     assert any("131场政策宣讲" in p.text for p in passages[:3])
+
+
+@pytest.mark.slow
+def test_a_prefetched_question_is_searched_with_its_own_vector(corpus_bot):
+    search = corpus_bot.search
+    question, other = "淄博市政协2025年开展了多少场政策宣讲", "国旗法是哪天通过的"
+    plain = search.search(question, 8)
+    search.prefetch(other)  # prefetched for a search that is not asked next
+    search.prefetch(question)
+    prefetched = search.search(question, 8)
+    assert [p.chunk_id for p in prefetched] == [p.chunk_id for p in plain]
+    assert question not in search._pending  # used once, then gone
+    assert [p.chunk_id for p in search.search(other, 8)][:3] != [p.chunk_id for p in plain][:3]
