@@ -128,10 +128,13 @@ class Bot:
         named = " ".join(context + [turn.question])
         turn.named = titles_named(named, self.kb.records())
         options = {"filters": turn.filters, "years": turn.info.years, "title_query": named}
+        blended = f"{context[0]} {turn.question}" if context else ""
+        if blended:
+            self.search.prefetch(blended)  # embedded while the first search ranks its lists
         passages = self._search(expand_query(turn.question), options)
-        if context:
+        if blended:
             # Blend in the conversation: a follow-up's topic lives in the earlier question.
-            with_history = self._search(f"{context[0]} {turn.question}", options)
+            with_history = self._search(blended, options)
             passages = _interleave(passages, with_history, turn.info.followup)
         # Two lists interleaved hold up to twice the passages: the reranker sees them all, so
         # the right passage at rank 6 of the blended search is not cut before it is read.
