@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
-from itertools import zip_longest
 from collections.abc import Iterator
+from itertools import zip_longest
 from dataclasses import dataclass, field
 
 from langchain_core.runnables import RunnableLambda

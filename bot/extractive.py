@@ -64,13 +64,18 @@ class Thresholds:
     second: float = 0.5  # a second sentence must cover this share of what the first missed
 
 
-def _body_bonus(text: str, q: QuestionInfo) -> float:
+def _body_bonus(text: str, bodies: tuple[str, ...] | list[str]) -> float:
     """Sentences about the body the question names beat their twins about another body."""
-    if not q.bodies:
+    if not bodies:
         return 0.0
-    named = all(mentions_body(text, b) for b in q.bodies)
-    other = any(mentions_body(text, b) for b in BODIES if b not in q.bodies)
+    named = all(mentions_body(text, b) for b in bodies)
+    other = any(mentions_body(text, b) for b in BODIES if b not in bodies)
     return 0.1 if named else (-0.1 if other else 0.0)
+
+
+def _asks_article_number(q: QuestionInfo) -> bool:
+    """'规定在第几条' — not '第几号令', which a law's history line answers."""
+    return bool(_ASKS_ARTICLE.search(q.text))
 
 
 def _asks_whole(q: QuestionInfo) -> bool:
@@ -88,7 +93,7 @@ def candidates(sources: list[Source], q: QuestionInfo, weights: dict[str, float]
     kind = kind or q.kind
     top = max((_fused(s) for s in sources), default=0.0) or 1.0
     asked = _Asked(kind, q.unit, tuple(q.focus), tuple(q.bodies), _asks_whole(q),
-                   tuple(weights.items()), kind == "article" and bool(_ASKS_ARTICLE.search(q.text)))
+                   tuple(weights.items()), kind == "article" and _asks_article_number(q))
     picks = []
     for src in sources:
         prior = 0.1 * (_fused(src) / top) ** 4 if _fused(src) else 0.1 / (1 + 0.5 * src.index)
@@ -121,9 +126,7 @@ def _in_article(src: Source) -> bool:
 def _scored(text: str, context: str, in_article: bool, asked: _Asked
             ) -> tuple[tuple[int, int, tuple[int, int] | None, float, bool, float], ...]:
     """(start, end, lead, coverage, fits, score before the retrieval prior) per sentence."""
-    kind, weights = asked.kind, dict(asked.weights)
-    q = QuestionInfo(text="", unit=asked.unit, focus=list(asked.focus),
-                     bodies=list(asked.bodies))
+    kind, weights, focus = asked.kind, dict(asked.weights), list(asked.focus)
     passage_cov = term_coverage(context + "\n" + text, weights)
     telling = context_discounted(weights, context)
     out = []
@@ -141,14 +144,14 @@ def _scored(text: str, context: str, in_article: bool, asked: _Asked
         fits = fits_kind(framed if kind in ("who", "what") else sentence, kind)
         # '第几条': the article's number is the passage's label, whichever sentence says it.
         fits = fits or (asked.article_number and in_article)
-        unit = bool(q.unit) and has_unit(sentence, q.unit)
+        unit = bool(asked.unit) and has_unit(sentence, asked.unit)
         unit += kind == "count" and bool(TOTAL.search(sentence))
-        near = kind in FIGURE_KINDS and focus_near_figure(sentence, q.focus)
+        near = kind in FIGURE_KINDS and focus_near_figure(sentence, focus)
         # '留置时间不得超过三个月': the asked thing is what the duration is of.
-        near += 2.5 * (kind == "duration" and states_duration_of(sentence, q.focus))
-        near += 1.5 * (asked.whole and total_of(sentence, q.focus))
+        near += 2.5 * (kind == "duration" and states_duration_of(sentence, focus))
+        near += 1.5 * (asked.whole and total_of(sentence, focus))
         score = (0.4 * own + 0.15 * cov + 0.1 * passage_cov + 0.2 * fits + 0.05 * unit
-                 + 0.1 * near + _body_bonus(context + framed, q))
+                 + 0.1 * near + _body_bonus(context + framed, asked.bodies))
         out.append((start, end, item_lead, max(own, cov), fits, score))
     return tuple(out)
 
@@ -181,7 +184,7 @@ def choose(picks: list[Pick], q: QuestionInfo, weights: dict[str, float],
     if not usable:
         return []
     best = usable[0]
-    if q.kind == "article" and _ASKS_ARTICLE.search(q.text):
+    if q.kind == "article" and _asks_article_number(q):
         best = first_provision(usable, best, weights)
     chosen = [best]
     said = best.source.context + best.lead_text + best.quote
