@@ -27,11 +27,16 @@ class Evidence:
     doc_kinds: set[str]  # law | news | report | document
     version_years: set[int]  # for laws: the year of the version in the knowledge base
     history_years: set[int]  # for laws: every year of its adoption and amendment history
+    doc_titles: tuple[str, ...] = ()  # the documents' own titles
 
 
 def mismatch(q: QuestionInfo, ev: Evidence) -> str:
     """Why the evidence does not answer q, or '' when it matches the question's names."""
     context = ev.passages + ev.titles
+    if q.titles and ev.doc_titles and not any(
+            name in ev.passages or any(names_document(name, t) for t in ev.doc_titles)
+            for name in q.titles):
+        return f"知识库中没有《{q.titles[0]}》，资料出自《{ev.doc_titles[0]}》"
     if _NORMATIVE.search(q.text) and ev.doc_kinds and ev.doc_kinds <= {"news"}:
         return "问题问的是规定，资料却是新闻报道，其中没有相关规定"
     for body in q.bodies:
@@ -61,6 +66,18 @@ def mismatch(q: QuestionInfo, ev: Evidence) -> str:
         if year not in ev.doc_years and f"{year}年" not in context:
             return f"资料中没有{year}年的相关内容"
     return ""
+
+
+def names_document(name: str, title: str) -> bool:
+    """Does 《name》 in a question mean the document titled `title`? A short name keeps the
+    title's characters in order (政协章程 → 中国人民政治协商会议章程, 监察法 → 中华人民共和国
+    监察法), a long one contains the title; 监察法实施条例 is not 劳动保障监察条例."""
+    return _in_order(name, title) or (len(title) >= 2 and _in_order(title, name))
+
+
+def _in_order(short: str, long: str) -> bool:
+    rest = iter(long)
+    return all(ch in rest for ch in short)
 
 
 _NATIONAL = re.compile(r"全国政协|全国人大|全国人民代表大会|全国委员会")

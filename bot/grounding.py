@@ -149,4 +149,5 @@ def evidence_for(picks: list[Pick], ground: Grounding) -> Evidence:
         doc_kinds={r.kind for r in recs},
         version_years={r.year for r in laws if r.year},
         history_years={int(h["date"][:4]) for r in laws for h in r.history if h.get("date")},
+        doc_titles=tuple(r.title for r in recs if r.title),
     )

@@ -18,11 +18,11 @@ FLAG_HISTORY = ("1990年6月28日 第七届全国人民代表大会常务委员�
 
 def evidence(sentences: str = "", passages: str | None = None, titles: str = "", *,
              doc_years=(), doc_texts: str = "", doc_kinds=(), version_years=(),
-             history_years=()) -> Evidence:
+             history_years=(), doc_titles=()) -> Evidence:
     return Evidence(sentences=sentences, passages=sentences if passages is None else passages,
                     titles=titles, doc_years=set(doc_years), doc_texts=doc_texts,
                     doc_kinds=set(doc_kinds), version_years=set(version_years),
-                    history_years=set(history_years))
+                    history_years=set(history_years), doc_titles=tuple(doc_titles))
 
 
 def zibo(sentences: str = ZIBO_OPENING) -> Evidence:
@@ -136,6 +136,30 @@ def test_the_version_held_answers_a_question_about_it():
     q = analyze("国旗法2020年版本规定国旗的通用尺度有几种？")
     ev = evidence("国旗的通用尺度为五种尺度。", titles="中华人民共和国国旗法", doc_years={2020},
                   doc_kinds={"law"}, version_years={2020})
+    assert mismatch(q, ev) == ""
+
+
+# ---- mismatch: the document named in 《》 ------------------------------------------------------
+def test_a_law_named_in_the_question_is_not_answered_by_another_law_with_a_similar_name():
+    q = analyze("《监察法实施条例》是哪天开始施行的？")
+    ev = evidence("第三十六条 本条例自2004年12月1日起施行。", titles="劳动保障监察条例 第三十六条",
+                  doc_kinds={"law"}, doc_titles=["劳动保障监察条例"])
+    assert mismatch(q, ev) == "知识库中没有《监察法实施条例》，资料出自《劳动保障监察条例》"
+
+
+def test_a_short_or_full_name_of_the_law_matches_its_title():
+    for asked, title in (("监察法", "中华人民共和国监察法"), ("政协章程", "中国人民政治协商会议章程"),
+                         ("中华人民共和国国旗法", "国旗法")):
+        q = analyze(f"《{asked}》是哪天开始施行的？")
+        ev = evidence("本法自公布之日起施行。", titles=title, doc_kinds={"law"},
+                      doc_titles=[title])
+        assert mismatch(q, ev) == "", asked
+
+
+def test_a_law_quoted_by_the_passage_itself_counts():
+    q = analyze("《监察法实施条例》规定了什么？")
+    ev = evidence("会议学习了《监察法实施条例》。", titles="新闻", doc_kinds={"news"},
+                  doc_titles=["新闻"])
     assert mismatch(q, ev) == ""
 
 
