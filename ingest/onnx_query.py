@@ -4,9 +4,10 @@ A member's question is one short text (about 20 tokens). PyTorch spends most of 
 per-operation overhead: measured here on one thread, ~60 ms through sentence-transformers
 against ~20 ms through ONNX Runtime (14.5 ms on two), with vectors that agree to cosine 1.0000.
 Passages (batches) keep going through sentence-transformers, where the two run at the same
-speed. The graph is exported once from the loaded model into the model folder, and used only
-after it has been checked to give sentence-transformers' own vectors; anything unexpected leaves
-queries on PyTorch.
+speed. The graph is exported once from the loaded model into the model folder, its attention,
+layer norms and GELUs fused by ONNX Runtime's BERT optimizer (another ~12 %: fewer, larger
+kernels; the arithmetic is the same), and used only after it has been checked to give
+sentence-transformers' own vectors; anything unexpected leaves queries on PyTorch.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 log = logging.getLogger(__name__)
-QUERY_GRAPH = "onnx/query.onnx"
+QUERY_GRAPH = "onnx/query-fused.onnx"
+_OLD_GRAPHS = ("onnx/query.onnx",)  # unfused exports of earlier versions: ~470 MB each
 _PROBES = ("2025年淄博市政协全年提案数量是多少？", "监察法规定留置最长多久？", "政协委员 调研 建议")
 _AGREEMENT = 0.9999
 
@@ -43,7 +45,7 @@ class OnnxQueryEncoder:
 
 def onnx_query_encoder(model, folder: Path, prompt_name: str | None) -> OnnxQueryEncoder | None:
     """An encoder for `model` (a sentence-transformers BERT with mean pooling and
-    normalisation) from `folder/onnx/query.onnx`, exported there first if missing; None when
+    normalisation) from `folder/QUERY_GRAPH`, exported there first if missing; None when
     the model has another shape, the export fails, or its vectors disagree."""
     try:
         hf, pooling = _parts(model)
@@ -87,6 +89,21 @@ def _parts(model):
 
 
 def _export(hf, tokenizer, graph: Path) -> None:
+    graph.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=graph.parent, suffix=".onnx.tmp")
+    os.close(fd)
+    try:
+        _trace(hf, tokenizer, tmp)
+        _fuse(tmp, hf.config)
+        os.replace(tmp, graph)  # a reader sees no graph or a whole one
+        for old in _OLD_GRAPHS:
+            (graph.parent.parent / old).unlink(missing_ok=True)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _trace(hf, tokenizer, path: str) -> None:
     import torch
 
     class LastHidden(torch.nn.Module):
@@ -98,23 +115,37 @@ def _export(hf, tokenizer, graph: Path) -> None:
             return self.inner(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
     sample = tokenizer(["query: 样例"], return_tensors="pt")
-    graph.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=graph.parent, suffix=".onnx.tmp")
-    os.close(fd)
+    # Eager attention traces to the MatMul/Softmax pattern the optimizer fuses; SDPA does not.
+    attention = hf.config._attn_implementation
+    hf.set_attn_implementation("eager")
     try:
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer notes about Python control flow
             torch.onnx.export(
-                LastHidden(hf.eval()), (sample["input_ids"], sample["attention_mask"]), tmp,
+                LastHidden(hf.eval()), (sample["input_ids"], sample["attention_mask"]), path,
                 input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
                 dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
                               "attention_mask": {0: "batch", 1: "tokens"},
                               "last_hidden_state": {0: "batch", 1: "tokens"}},
                 opset_version=17, dynamo=False)
-        os.replace(tmp, graph)  # a reader sees no graph or a whole one
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        hf.set_attn_implementation(attention)
+
+
+def _fuse(path: str, config) -> None:
+    """Fuse the graph in place; a graph the optimizer cannot fuse whole stays as traced."""
+    try:
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        fused = optimize_model(path, model_type="bert", num_heads=config.num_attention_heads,
+                               hidden_size=config.hidden_size)
+        stats = fused.get_fused_operator_statistics()
+        if stats.get("Attention", 0) != config.num_hidden_layers:
+            log.info("attention not fused (%s); the query graph stays unfused", stats)
+            return
+        fused.save_model_to_file(path)
+    except Exception as exc:  # an optimisation: the traced graph is correct without it
+        log.info("the query graph stays unfused (%s)", exc)
 
 
 def _agrees(encoder: OnnxQueryEncoder, model, prompt_name: str | None) -> bool:

@@ -4,6 +4,7 @@ sentence-transformers; anything unexpected leaves them on PyTorch."""
 from __future__ import annotations
 
 import numpy as np
+import onnx
 
 from cppcc_kb.settings import Settings
 from ingest.embedder import default_model_dir, load_embedder
@@ -34,6 +35,9 @@ def test_the_graph_is_exported_at_first_use_into_the_model_folder(embedder, tmp_
     assert not list((tmp_path / "onnx").glob("*.tmp"))  # written whole, then renamed
     want = torch_vectors(embedder.model, QUESTIONS[:1])[0]
     assert float(encoder.encode(QUESTIONS[0]) @ want) > 0.9999
+    # fused by ONNX Runtime's BERT optimizer: one Attention node per layer, no loose Softmax
+    ops = {node.op_type for node in onnx.load(str(tmp_path / QUERY_GRAPH)).graph.node}
+    assert {"Attention", "SkipLayerNormalization"} <= ops and "Softmax" not in ops
 
 
 def test_a_broken_graph_leaves_questions_on_pytorch(embedder, tmp_path, caplog):
