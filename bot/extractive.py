@@ -92,7 +92,7 @@ def candidates(sources: list[Source], q: QuestionInfo, weights: dict[str, float]
     """Every sentence of every source, scored for this question (best first)."""
     kind = kind or q.kind
     top = max((_fused(s) for s in sources), default=0.0) or 1.0
-    asked = _Asked(kind, q.unit, tuple(q.focus), tuple(q.bodies), _asks_whole(q),
+    asked = _Asked(q.serial, kind, q.unit, tuple(q.focus), tuple(q.bodies), _asks_whole(q),
                    tuple(weights.items()), kind == "article" and _asks_article_number(q))
     picks = []
     for src in sources:
@@ -106,8 +106,11 @@ def candidates(sources: list[Source], q: QuestionInfo, weights: dict[str, float]
 @dataclass(frozen=True)
 class _Asked:
     """What sentence scores depend on, hashable: the reranker and the answerer score the same
-    passages for the same question, and the second time costs a dictionary lookup."""
+    passages for the same question, and the second time costs a dictionary lookup. The
+    question's serial keeps the cache to one question: the same text asked again is scored
+    afresh, so a benchmark that repeats its questions measures what a new one costs."""
 
+    question: int  # QuestionInfo.serial
     kind: str
     unit: str
     focus: tuple[str, ...]

@@ -6,6 +6,7 @@ evidence about another body, year, version or place.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -129,6 +130,9 @@ class QuestionInfo:
     focus_candidates: list[tuple[str, str]] = field(default_factory=list)
     focus_is_noun: bool = False
     stated: list[float] = field(default_factory=list)  # figures the question itself gives
+    # Which analysis this is: work cached for a question (sentence scores) is shared by the
+    # steps answering it, never by a later question, even the same text asked again.
+    serial: int = field(default_factory=itertools.count(1).__next__, compare=False)
 
 
 def analyze(question: str, history: list[str] | None = None) -> QuestionInfo:

@@ -162,14 +162,23 @@ def test_only_a_question_for_an_article_number_prefers_the_first_provision():
 
 
 def test_scores_are_the_same_whether_or_not_a_passage_was_scored_before():
-    first = analyze("淄博市政协全年收到多少件提案？")
-    second = analyze("组织了多少次委员看发展视察？")
-    candidates([OPENING, OUTREACH], first, weights(first.text))
-    cached = candidates([OUTREACH, OPENING], second, weights(second.text))
+    q = analyze("组织了多少次委员看发展视察？")
+    candidates([OPENING, OUTREACH], q, weights(q.text))  # the reranker's pass
+    hits = _scored.cache_info().hits
+    cached = candidates([OUTREACH, OPENING], q, weights(q.text))  # the answerer's
+    assert _scored.cache_info().hits == hits + 2
     _scored.cache_clear()
-    fresh = candidates([OUTREACH, OPENING], second, weights(second.text))
+    fresh = candidates([OUTREACH, OPENING], q, weights(q.text))
     assert [(p.quote, p.score, p.fits) for p in cached] == [(p.quote, p.score, p.fits) for p in fresh]
     assert cached[0].quote == "年内举办2次“政协大讲堂”，组织37次“委员看发展”视察。"
+
+
+def test_the_same_question_asked_again_is_scored_afresh():
+    first, again = analyze("淄博市政协全年收到多少件提案？"), analyze("淄博市政协全年收到多少件提案？")
+    candidates([OPENING], first, weights(first.text))
+    hits = _scored.cache_info().hits
+    candidates([OPENING], again, weights(again.text))
+    assert _scored.cache_info().hits == hits  # what a benchmark's repeated question costs
 
 
 # ---- history_pick -------------------------------------------------------------------------------
