@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     onnx_queries: bool = Field(
         True, description="Embed questions for the bundled model with ONNX Runtime (same "
                           "vectors, about twice as fast); false keeps them on PyTorch.")
+    query_precision: Literal["fp32", "int8"] = Field(
+        "fp32", description="fp32: question vectors exactly as sentence-transformers makes them. "
+                            "int8: the query graph's weights in int8, ~6 ms faster a question; "
+                            "vectors agree to cosine ~0.996, enough to reorder near neighbours "
+                            "(dense top-1 unchanged for 86 % of queries at 71,000 chunks).")
 
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. "
                                      "http://127.0.0.1:8080/v1")

@@ -89,7 +89,8 @@ def embedder_identity(settings: Settings) -> str:
 
 def load_embedder(settings: Settings) -> Embedder:
     """Load once per process; builds the default model folder at first use (no network)."""
-    key = (settings.embedder, str(settings.model_cache), settings.onnx_queries)
+    key = (settings.embedder, str(settings.model_cache), settings.onnx_queries,
+           settings.query_precision)
     with _cache_lock:
         if key not in _cache:
             model = _load_model(settings)
@@ -131,7 +132,7 @@ def _query_encoder(model, settings: Settings):
 
     prompts = getattr(model, "prompts", {}) or {}
     return onnx_query_encoder(model, default_model_dir(settings),
-                              "query" if "query" in prompts else None)
+                              "query" if "query" in prompts else None, settings.query_precision)
 
 
 def _ensure_default_folder(settings: Settings) -> Path:

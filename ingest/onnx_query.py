@@ -22,9 +22,14 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 QUERY_GRAPH = "onnx/query-fused.onnx"
+# Opt-in (CPPCC_KB_QUERY_PRECISION=int8): the fused graph with its matrix weights in int8, per
+# channel. The weights then fit this machine's L3 cache (21 MB, not 85 MB): 7-8 ms a question
+# instead of 12-14. Vectors agree to cosine ~0.996, which reorders near neighbours: at 71,000
+# chunks the dense top-1 was the same for 86 % of 448 queries, the fused top-8 set for 46 %.
+QUERY_GRAPH_INT8 = "onnx/query-fused-int8.onnx"
 _OLD_GRAPHS = ("onnx/query.onnx",)  # unfused exports of earlier versions: ~470 MB each
 _PROBES = ("2025年淄博市政协全年提案数量是多少？", "监察法规定留置最长多久？", "政协委员 调研 建议")
-_AGREEMENT = 0.9999
+_AGREEMENT = {"fp32": 0.9999, "int8": 0.99}
 
 
 class OnnxQueryEncoder:
@@ -43,10 +48,11 @@ class OnnxQueryEncoder:
         return (vector / np.linalg.norm(vector)).astype(np.float32)
 
 
-def onnx_query_encoder(model, folder: Path, prompt_name: str | None) -> OnnxQueryEncoder | None:
+def onnx_query_encoder(model, folder: Path, prompt_name: str | None,
+                       precision: str = "fp32") -> OnnxQueryEncoder | None:
     """An encoder for `model` (a sentence-transformers BERT with mean pooling and
-    normalisation) from `folder/QUERY_GRAPH`, exported there first if missing; None when
-    the model has another shape, the export fails, or its vectors disagree."""
+    normalisation) from `folder/QUERY_GRAPH` (or its int8 form), exported there first if
+    missing; None when the model has another shape, the export fails, or its vectors disagree."""
     try:
         hf, pooling = _parts(model)
         if hf is None or pooling != "mean":
@@ -54,6 +60,8 @@ def onnx_query_encoder(model, folder: Path, prompt_name: str | None) -> OnnxQuer
         graph = folder / QUERY_GRAPH
         if not graph.exists():
             _export(hf, model.tokenizer, graph)
+        if precision == "int8":
+            graph = _quantized(graph, folder / QUERY_GRAPH_INT8)
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -65,7 +73,7 @@ def onnx_query_encoder(model, folder: Path, prompt_name: str | None) -> OnnxQuer
         session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         prefix = (getattr(model, "prompts", {}) or {}).get(prompt_name or "", "")
         encoder = OnnxQueryEncoder(session, model.tokenizer, prefix, model.max_seq_length)
-        if not _agrees(encoder, model, prompt_name):
+        if not _agrees(encoder, model, prompt_name, _AGREEMENT[precision]):
             log.warning("ONNX query graph %s disagrees with the model; queries stay on PyTorch",
                         graph)
             return None
@@ -148,8 +156,29 @@ def _fuse(path: str, config) -> None:
         log.info("the query graph stays unfused (%s)", exc)
 
 
-def _agrees(encoder: OnnxQueryEncoder, model, prompt_name: str | None) -> bool:
+def _quantized(graph: Path, target: Path) -> Path:
+    if not target.exists():
+        import onnx
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
+        os.close(fd)
+        try:
+            # The fused ops come from ONNX Runtime's own domain, which shape inference cannot
+            # type: their outputs are float32, said outright.
+            quantize_dynamic(str(graph), tmp, weight_type=QuantType.QInt8, per_channel=True,
+                             op_types_to_quantize=["MatMul", "Attention"],
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return target
+
+
+def _agrees(encoder: OnnxQueryEncoder, model, prompt_name: str | None,
+            agreement: float) -> bool:
     expected = model.encode(list(_PROBES), prompt_name=prompt_name, normalize_embeddings=True,
                             convert_to_numpy=True, show_progress_bar=False)
-    return all(float(encoder.encode(text) @ want) >= _AGREEMENT
+    return all(float(encoder.encode(text) @ want) >= agreement
                for text, want in zip(_PROBES, expected))

@@ -8,7 +8,7 @@ import onnx
 
 from cppcc_kb.settings import Settings
 from ingest.embedder import default_model_dir, load_embedder
-from ingest.onnx_query import QUERY_GRAPH, onnx_query_encoder
+from ingest.onnx_query import QUERY_GRAPH, QUERY_GRAPH_INT8, onnx_query_encoder
 
 QUESTIONS = ["国旗法是哪天通过的？", "全年办理了多少件提案？", "what did the committee propose"]
 
@@ -52,3 +52,17 @@ def test_the_setting_turns_it_off(embedder):
     assert plain is not embedder and plain.query_encoder() is None
     want = torch_vectors(embedder.model, QUESTIONS[1:2])[0]
     assert float(plain.embed_query(QUESTIONS[1]) @ want) > 0.99999
+
+
+def test_int8_precision_is_opt_in_quantized_and_close_to_the_exact_vectors(embedder):
+    fast = load_embedder(Settings(query_precision="int8"))
+    encoder = fast.query_encoder()
+    assert fast is not embedder and encoder is not None
+    graph = default_model_dir(Settings()) / QUERY_GRAPH_INT8
+    ops = {node.op_type for node in onnx.load(str(graph)).graph.node}
+    assert "DynamicQuantizeLinear" in ops  # its activations are quantized at run time
+    for text, want in zip(QUESTIONS, torch_vectors(embedder.model, QUESTIONS)):
+        cosine = float(fast.embed_query(text) @ want)
+        assert 0.99 <= cosine < 0.99999  # close, and not the exact vector
+    assert float(embedder.embed_query(QUESTIONS[0]) @ torch_vectors(
+        embedder.model, QUESTIONS[:1])[0]) > 0.9999  # the default stays exact
