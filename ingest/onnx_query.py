@@ -97,15 +97,24 @@ def _parts(model):
 
 
 def _export(hf, tokenizer, graph: Path) -> None:
-    graph.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=graph.parent, suffix=".onnx.tmp")
+    def write(path: str) -> None:
+        _trace(hf, tokenizer, path)
+        _fuse(path, hf.config)
+
+    _written_whole(graph, write)
+    for old in _OLD_GRAPHS:
+        (graph.parent.parent / old).unlink(missing_ok=True)
+
+
+def _written_whole(target: Path, write) -> None:
+    """`write(path)` into a temporary file beside target, then renamed over it: a reader sees
+    no graph or a whole one, and a failed write leaves nothing behind."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
     os.close(fd)
     try:
-        _trace(hf, tokenizer, tmp)
-        _fuse(tmp, hf.config)
-        os.replace(tmp, graph)  # a reader sees no graph or a whole one
-        for old in _OLD_GRAPHS:
-            (graph.parent.parent / old).unlink(missing_ok=True)
+        write(tmp)
+        os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -161,18 +170,12 @@ def _quantized(graph: Path, target: Path) -> Path:
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
-        os.close(fd)
-        try:
-            # The fused ops come from ONNX Runtime's own domain, which shape inference cannot
-            # type: their outputs are float32, said outright.
-            quantize_dynamic(str(graph), tmp, weight_type=QuantType.QInt8, per_channel=True,
-                             op_types_to_quantize=["MatMul", "Attention"],
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        # The fused ops come from ONNX Runtime's own domain, which shape inference cannot type:
+        # their outputs are float32, said outright.
+        _written_whole(target, lambda path: quantize_dynamic(
+            str(graph), path, weight_type=QuantType.QInt8, per_channel=True,
+            op_types_to_quantize=["MatMul", "Attention"],
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT}))
     return target
 
 
