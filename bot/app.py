@@ -169,9 +169,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _warm_up(bot: Bot) -> None:
-    """Load the embedding model and the indexes now, so the first question is not the slow one."""
+    """Load the embedding model, its query graph (built once per machine, ~1 min) and the
+    indexes now, so the first question is not the slow one."""
     try:
-        bot.kb.embedder  # noqa: B018 — the property loads the model
+        bot.kb.embedder.query_encoder()
         bot.kb.fresh(force=True)
     except KBError as exc:  # the server still starts: /api/health and each request say what's wrong
         logger.error("the knowledge base is not ready: %s", exc)

@@ -46,10 +46,10 @@ class Settings(BaseSettings):
         True, description="Embed questions for the bundled model with ONNX Runtime (same "
                           "vectors, about twice as fast); false keeps them on PyTorch.")
     query_precision: Literal["fp32", "int8"] = Field(
-        "fp32", description="fp32: question vectors exactly as sentence-transformers makes them. "
-                            "int8: the query graph's weights in int8, ~6 ms faster a question; "
-                            "vectors agree to cosine ~0.996, enough to reorder near neighbours "
-                            "(dense top-1 unchanged for 86 % of queries at 71,000 chunks).")
+        "int8", description="int8: the query graph in mixed int8/4-bit arithmetic (ingest/"
+                            "query_quant.py), ~5 ms faster a question; vectors agree with the "
+                            "exact ones to cosine >= 0.999 and retrieve as well (bench/README.md). "
+                            "fp32: question vectors exactly as sentence-transformers makes them.")
 
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. "
                                      "http://127.0.0.1:8080/v1")

@@ -22,14 +22,13 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 QUERY_GRAPH = "onnx/query-fused.onnx"
-# Opt-in (CPPCC_KB_QUERY_PRECISION=int8): the fused graph with its matrix weights in int8, per
-# channel. The weights then fit this machine's L3 cache (21 MB, not 85 MB): 7-8 ms a question
-# instead of 12-14. Vectors agree to cosine ~0.996, which reorders near neighbours: at 71,000
-# chunks the dense top-1 was the same for 86 % of 448 queries, the fused top-8 set for 46 %.
-QUERY_GRAPH_INT8 = "onnx/query-fused-int8.onnx"
-_OLD_GRAPHS = ("onnx/query.onnx",)  # unfused exports of earlier versions: ~470 MB each
+# CPPCC_KB_QUERY_PRECISION=int8: the fused graph in mixed int8/4-bit (ingest/query_quant.py),
+# made once beside it. Its weights fit the L3 cache: ~11 ms a question instead of ~15.
+QUERY_GRAPH_INT8 = "onnx/query-mixed-int8.onnx"
+# earlier versions' graphs: unfused (~470 MB), and plain dynamic int8 (lost retrieval quality)
+_OLD_GRAPHS = ("onnx/query.onnx", "onnx/query-fused-int8.onnx")
 _PROBES = ("2025年淄博市政协全年提案数量是多少？", "监察法规定留置最长多久？", "政协委员 调研 建议")
-_AGREEMENT = {"fp32": 0.9999, "int8": 0.99}
+_AGREEMENT = {"fp32": 0.9999, "int8": 0.999}
 
 
 class OnnxQueryEncoder:
@@ -37,12 +36,16 @@ class OnnxQueryEncoder:
         self.session, self.tokenizer = session, tokenizer
         self.prefix, self.max_length = prefix, max_length
 
-    def encode(self, text: str) -> np.ndarray:
+    def feed(self, text: str) -> dict[str, np.ndarray]:
         enc = self.tokenizer([self.prefix + text], return_tensors="np", truncation=True,
                              max_length=self.max_length)
-        ids = enc["input_ids"].astype(np.int64)
-        mask = enc["attention_mask"].astype(np.int64)
-        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return {"input_ids": enc["input_ids"].astype(np.int64),
+                "attention_mask": enc["attention_mask"].astype(np.int64)}
+
+    def encode(self, text: str) -> np.ndarray:
+        inputs = self.feed(text)
+        mask = inputs["attention_mask"]
+        hidden = self.session.run(None, inputs)[0]
         weights = mask[..., None].astype(np.float32)
         vector = (hidden * weights).sum(axis=1)[0] / weights.sum()
         return (vector / np.linalg.norm(vector)).astype(np.float32)
@@ -60,8 +63,10 @@ def onnx_query_encoder(model, folder: Path, prompt_name: str | None,
         graph = folder / QUERY_GRAPH
         if not graph.exists():
             _export(hf, model.tokenizer, graph)
+        prefix = (getattr(model, "prompts", {}) or {}).get(prompt_name or "", "")
         if precision == "int8":
-            graph = _quantized(graph, folder / QUERY_GRAPH_INT8)
+            tokens = OnnxQueryEncoder(None, model.tokenizer, prefix, model.max_seq_length)
+            graph = _quantized(graph, folder / QUERY_GRAPH_INT8, tokens.feed)
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -71,7 +76,6 @@ def onnx_query_encoder(model, folder: Path, prompt_name: str | None,
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
-        prefix = (getattr(model, "prompts", {}) or {}).get(prompt_name or "", "")
         encoder = OnnxQueryEncoder(session, model.tokenizer, prefix, model.max_seq_length)
         if not _agrees(encoder, model, prompt_name, _AGREEMENT[precision]):
             log.warning("ONNX query graph %s disagrees with the model; queries stay on PyTorch",
@@ -102,8 +106,12 @@ def _export(hf, tokenizer, graph: Path) -> None:
         _fuse(path, hf.config)
 
     _written_whole(graph, write)
+    _drop_old(graph.parent.parent)
+
+
+def _drop_old(folder: Path) -> None:
     for old in _OLD_GRAPHS:
-        (graph.parent.parent / old).unlink(missing_ok=True)
+        (folder / old).unlink(missing_ok=True)
 
 
 def _written_whole(target: Path, write) -> None:
@@ -165,17 +173,12 @@ def _fuse(path: str, config) -> None:
         log.info("the query graph stays unfused (%s)", exc)
 
 
-def _quantized(graph: Path, target: Path) -> Path:
+def _quantized(graph: Path, target: Path, feed) -> Path:
     if not target.exists():
-        import onnx
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from ingest.query_quant import write_quantized
 
-        # The fused ops come from ONNX Runtime's own domain, which shape inference cannot type:
-        # their outputs are float32, said outright.
-        _written_whole(target, lambda path: quantize_dynamic(
-            str(graph), path, weight_type=QuantType.QInt8, per_channel=True,
-            op_types_to_quantize=["MatMul", "Attention"],
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT}))
+        _written_whole(target, lambda path: write_quantized(graph, path, feed))
+        _drop_old(graph.parent.parent)
     return target
 
 

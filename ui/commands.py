@@ -36,6 +36,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None):
     if settings.staff_token is None:
         click.echo("Staff desk: off (set CPPCC_KB_STAFF_TOKEN to enable uploads and deletes).",
                    err=True)
+    click.echo("Loading the models (the first start on a machine also builds the question "
+               "encoder, about a minute)…", err=True)
+    bot.kb.embedder.query_encoder()
     app = create_app(settings, bot)
     shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
     click.echo(f"政协知识库问答: http://{shown}:{settings.port}/   "

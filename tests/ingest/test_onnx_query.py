@@ -18,12 +18,12 @@ def torch_vectors(model, texts):
                         convert_to_numpy=True, show_progress_bar=False)
 
 
-def test_questions_of_the_default_model_run_on_onnx_with_the_same_vectors(embedder):
-    encoder = embedder.query_encoder()
-    assert encoder is not None
+def test_fp32_questions_run_on_onnx_with_sentence_transformers_own_vectors():
+    exact = load_embedder(Settings(query_precision="fp32"))
+    assert exact.query_encoder() is not None
     assert (default_model_dir(Settings()) / QUERY_GRAPH).is_file()
-    for text, want in zip(QUESTIONS, torch_vectors(embedder.model, QUESTIONS)):
-        got = embedder.embed_query(text)
+    for text, want in zip(QUESTIONS, torch_vectors(exact.model, QUESTIONS)):
+        got = exact.embed_query(text)
         assert got.dtype == np.float32 and got.shape == want.shape
         assert float(got @ want) > 0.9999
         assert abs(float(np.linalg.norm(got)) - 1.0) < 1e-5
@@ -54,15 +54,20 @@ def test_the_setting_turns_it_off(embedder):
     assert float(plain.embed_query(QUESTIONS[1]) @ want) > 0.99999
 
 
-def test_int8_precision_is_opt_in_quantized_and_close_to_the_exact_vectors(embedder):
-    fast = load_embedder(Settings(query_precision="int8"))
+def test_int8_precision_is_mixed_quantized_and_close_to_the_exact_vectors(embedder):
+    fast = embedder
     encoder = fast.query_encoder()
-    assert fast is not embedder and encoder is not None
+    assert encoder is not None
     graph = default_model_dir(Settings()) / QUERY_GRAPH_INT8
-    ops = {node.op_type for node in onnx.load(str(graph)).graph.node}
-    assert "DynamicQuantizeLinear" in ops  # its activations are quantized at run time
+    ops = [node.op_type for node in onnx.load(str(graph)).graph.node]
+    assert "DynamicQuantizeLinear" in ops  # activations quantized at run time
+    assert ops.count("MatMulNBits") == 12  # each feed-forward output keeps its 4-bit weights
+    assert ops.count("QAttention") == 12 and "Attention" not in ops
     for text, want in zip(QUESTIONS, torch_vectors(embedder.model, QUESTIONS)):
         cosine = float(fast.embed_query(text) @ want)
-        assert 0.99 <= cosine < 0.99999  # close, and not the exact vector
-    assert float(embedder.embed_query(QUESTIONS[0]) @ torch_vectors(
-        embedder.model, QUESTIONS[:1])[0]) > 0.9999  # the default stays exact
+        assert 0.999 <= cosine < 0.99999  # close, and not the exact vector
+
+
+def test_the_default_precision_is_the_mixed_int8_graph(embedder):
+    assert Settings().query_precision == "int8"
+    assert embedder is load_embedder(Settings(query_precision="int8"))
