@@ -11,7 +11,8 @@ import numpy as np
 from cppcc_kb.settings import DEFAULT_EMBEDDER, Settings
 from ingest.errors import EmbedderError
 
-_cache: dict[tuple[str, str], "Embedder"] = {}
+_cache: dict[tuple, "Embedder"] = {}
+_models: dict[tuple[str, str], object] = {}  # one model per process, whatever the query path
 _CORES = max(1, os.cpu_count() or 1)
 
 
@@ -93,7 +94,10 @@ def load_embedder(settings: Settings) -> Embedder:
            settings.query_precision)
     with _cache_lock:
         if key not in _cache:
-            model = _load_model(settings)
+            source = (settings.embedder, str(settings.model_cache))
+            if source not in _models:
+                _models[source] = _load_model(settings)
+            model = _models[source]
             _cache[key] = Embedder(model, embedder_identity(settings),
                                    lambda: _query_encoder(model, settings))
         return _cache[key]

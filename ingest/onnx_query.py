@@ -66,9 +66,9 @@ def onnx_query_encoder(model, folder: Path, prompt_name: str | None,
         if not graph.exists():
             _export(hf, model.tokenizer, graph)
         prefix = (getattr(model, "prompts", {}) or {}).get(prompt_name or "", "")
-        if precision == "int8":
-            tokens = OnnxQueryEncoder(None, model.tokenizer, prefix, model.max_seq_length)
-            graph = _quantized(graph, folder / QUERY_GRAPH_INT8, tokens.feed)
+        encoder = OnnxQueryEncoder(None, model.tokenizer, prefix, model.max_seq_length)
+        if precision == "int8":  # calibrated on questions fed as the encoder will feed them
+            graph = _quantized(graph, folder / QUERY_GRAPH_INT8, encoder.feed)
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -77,8 +77,8 @@ def onnx_query_encoder(model, folder: Path, prompt_name: str | None,
         options.intra_op_num_threads = min(2, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
-        encoder = OnnxQueryEncoder(session, model.tokenizer, prefix, model.max_seq_length)
+        encoder.session = ort.InferenceSession(str(graph), options,
+                                               providers=["CPUExecutionProvider"])
         if not _agrees(encoder, model, prompt_name, _AGREEMENT[precision]):
             log.warning("ONNX query graph %s disagrees with the model; queries stay on PyTorch",
                         graph)

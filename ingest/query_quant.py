@@ -91,6 +91,7 @@ def roles(nodes) -> dict[str, str]:
 
 
 # ---- the graph: ONNX and ONNX Runtime ------------------------------------------------------
+_REWRITTEN = ("qkv", "ffn_in", "ffn_out")  # attn_out stays float: only excluded from int8
 def write_quantized(src: Path, dst: str, feed: Callable[[str], dict]) -> None:
     """Write the mixed-precision form of the fused fp32 graph `src` to `dst`; `feed(text)` is
     the session input for one question (calibration)."""
@@ -107,7 +108,7 @@ def write_quantized(src: Path, dst: str, feed: Callable[[str], dict]) -> None:
     nodes, added = [], []
     for node in graph.node:
         kind = kinds.get(node.name)
-        w = numpy_helper.to_array(weights[node.input[1]]) if kind else None
+        w = numpy_helper.to_array(weights[node.input[1]]) if kind in _REWRITTEN else None
         if kind in ("qkv", "ffn_in"):
             s = smoothing(act_max[node.input[0]], np.abs(w).max(axis=1))
             inverse, scaled_in = node.name + "/smooth_inverse", node.name + "/smoothed_input"
