@@ -33,7 +33,8 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     mode: str = "extractive"
     unverified_figures: list[str] = field(default_factory=list)
-    note: str = ""
+    note: str = ""  # for people: why it abstained, or what was changed (Chinese)
+    reason: str = ""  # why it abstained, as a code (bot.answering.reasons.Reason)
     support: float = 0.0  # share of the question's key words found in the evidence (0-1)
     retrieved: list[dict] = field(default_factory=list)  # ranked passages: chunk_id, doc_id, ...
 

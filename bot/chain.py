@@ -15,27 +15,30 @@ from dataclasses import dataclass, field
 from langchain_core.runnables import RunnableLambda
 
 from bot.answer import NOT_FOUND, Answer
+from bot.answering.analysis import Analysis, analyze, expand_query, split_subquestions
+from bot.answering.decision import Decision, DocFacts, decide
+from bot.answering.evidence import Evidence, Source, gather, sources_of
+from bot.answering.model import AnswerModel, shipped_model
+from bot.answering.reasons import HARD, Reason, render
 from bot.citations import build_citations, combine, verify_llm_answer
 from bot.errors import LLMUnavailable, QuestionError
-from bot.extractive import Thresholds, about_focus, candidates, choose, trim
-from bot.dated import asks_history, dated_picks
-from bot.evidence import mismatch, off_focus, only_stated, wrong_unit
-from bot.grounding import Grounding, evidence_for, sources_for, term_weights
-from bot.question import (QuestionInfo, analyze, choose_focus, expand_query, merge_followup,
-                          split_subquestions)
-from bot.rerank import by_best_sentence, by_cross_encoder
+from bot.grounding import Grounding
+from bot.rerank import by_cross_encoder
 from bot.retriever import KnowledgeBaseRetriever, to_passage
 from bot.retrieval import (Filters, HybridSearch, Passage, docs_compared, question_about,
                            titles_named)
 from cppcc_kb.settings import Settings
 from ingest.kb import KnowledgeBase
+from ingest.sentence_vectors import basis_for
 
-ANSWER_PASSAGES = 8  # passages the answerer reads; citations come from these
+ANSWER_PASSAGES = 8  # passages shown as retrieved; the answerer reads every one retrieved
+_HEADER_DOCS = 3  # a history question reads the headers of this many of the top laws
+_RANK_BLEND = 0.15  # weight of the retrieval rank beside the best sentence when ordering passages
 
 
 @dataclass
 class Turn:
-    """State flowing through the chain."""
+    """State flowing through the chain; each stage adds its frozen result."""
 
     question: str
     history: list[str] = field(default_factory=list)
@@ -44,8 +47,10 @@ class Turn:
     mode: str = "extractive"
     part_of: str = ""  # the whole question, when this turn answers one part of it
     named: set[str] = field(default_factory=set)  # documents the question names
-    info: QuestionInfo | None = None
+    info: Analysis | None = None  # stage 1
     passages: list[Passage] = field(default_factory=list)
+    evidence: Evidence | None = None  # stage 2
+    decision: Decision | None = None  # stage 3
     answer: Answer | None = None
     timings: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
@@ -53,13 +58,14 @@ class Turn:
 
 class Bot:
     def __init__(self, settings: Settings, kb: KnowledgeBase | None = None,
-                 thresholds: Thresholds | None = None):
+                 model: AnswerModel | None = None):
         self.settings = settings
         self.kb = kb or KnowledgeBase(settings)
         self.kb.check_embedder()  # a store built by another model must not answer silently
         self.search = HybridSearch(self.kb)
         self.retriever = KnowledgeBaseRetriever(search=self.search, k=ANSWER_PASSAGES)
-        self.thresholds = thresholds or Thresholds()
+        self.model = model or shipped_model()
+        self._facts_of: tuple[dict | None, dict[str, DocFacts]] = (None, {})
         self.runnable = (RunnableLambda(self._prepare, name="prepare")
                          | RunnableLambda(self._retrieve, name="retrieve")
                          | RunnableLambda(self._answer, name="answer")
@@ -93,6 +99,12 @@ class Bot:
         turn.timings["answer"] = _ms_since(turn, "retrieve")
         yield self._verify(turn).answer
 
+    def analyse(self, question: str, history: list[str] | None = None,
+                filters: dict | None = None) -> Turn:
+        """Stages 1 and 2 only: the analysis and the evidence, for fitting and inspection."""
+        return self._retrieve(self._prepare(self._turn(question, history, filters, None,
+                                                       "extractive")))
+
     def _turn(self, question, history, filters, top_k, mode) -> Turn:
         return Turn(question=question if isinstance(question, str) else "",
                     history=[h for h in (history or []) if isinstance(h, str) and h.strip()],
@@ -113,12 +125,9 @@ class Bot:
             raise QuestionError("mode llm needs an LLM endpoint: set CPPCC_KB_LLM_BASE_URL")
         turn.question = question
         self.search.prefetch(expand_query(question))  # the model runs while the question is read
-        info = analyze(question, turn.history)
-        info.followup = info.followup or bool(turn.part_of and turn.history)
-        df = self.kb.keywords.document_frequency
-        info.focus, info.focus_is_noun = choose_focus(info.focus_candidates,
-                                                      lambda word: df(word) > 0)
-        turn.info = merge_followup(info, turn.history)
+        keywords = self.kb.keywords
+        turn.info = analyze(question, turn.history, keywords.document_frequency, len(keywords),
+                            leans=bool(turn.part_of))
         turn.timings["prepare"] = _ms_since(turn)
         return turn
 
@@ -126,8 +135,9 @@ class Bot:
         # A question that stands on its own is not pulled towards the earlier topic.
         context = turn.history[-1:] if turn.info.followup else []
         named = " ".join(context + [turn.question])
-        turn.named = titles_named(named, self.kb.records())
-        options = {"filters": turn.filters, "years": turn.info.years, "title_query": named}
+        records = self.kb.records()
+        turn.named = titles_named(named, records)
+        options = {"filters": turn.filters, "years": list(turn.info.years), "title_query": named}
         blended = f"{context[0]} {turn.question}" if context else ""
         if blended:
             self.search.prefetch(blended)  # embedded while the first search ranks its lists
@@ -136,16 +146,29 @@ class Bot:
             # Blend in the conversation: a follow-up's topic lives in the earlier question.
             with_history = self._search(blended, options)
             passages = _interleave(passages, with_history, turn.info.followup)
-        # Two lists interleaved hold up to twice the passages: the reranker sees them all, so
-        # the right passage at rank 6 of the blended search is not cut before it is read.
         if self.settings.reranker:
             passages = by_cross_encoder(passages, turn.question, self.settings.reranker)
-        else:
-            passages = by_best_sentence(passages, turn.info,
-                                        term_weights(turn.info, self.kb.keywords))
-        turn.passages = passages[:ANSWER_PASSAGES]
+        ground = Grounding(self.kb, records)
+        sources = sources_of(passages, turn.info, self._headers(turn.info, passages, ground))
+        turn.evidence = gather(turn.info, sources, turn.named,
+                               self.search.vector_of(expand_query(turn.question)),
+                               basis_for(self.kb.embedder.name))
+        turn.decision = decide(turn.info, turn.evidence, self.model, self._facts(records),
+                               ground.doc_text)
+        # Shown first: the passages whose best sentence answers best (the reranker's order
+        # when one is configured).
+        turn.passages = (passages if self.settings.reranker
+                         else _by_best_sentence(passages, turn.decision))[:ANSWER_PASSAGES]
         turn.timings["retrieve"] = _ms_since(turn, "prepare")
         return turn
+
+    def _headers(self, q: Analysis, passages: list[Passage], ground: Grounding
+                 ) -> dict[str, list[Passage]]:
+        """A date or year question's laws' histories: the headers of the top documents."""
+        if q.kind not in ("date", "year"):
+            return {}
+        docs = list(dict.fromkeys(p.doc_id for p in passages))[:_HEADER_DOCS]
+        return {d: ground.headers(d) for d in docs}
 
     def _search(self, query: str, options: dict) -> list[Passage]:
         return [to_passage(d) for d in self.retriever.invoke(query, **options)]
@@ -190,7 +213,7 @@ class Bot:
                 return combine([self._extractive(self._part(
                     turn, question_about(turn.question, name, named), [], doc))
                     for doc, name in docs], named)
-        return self._extract_one(turn)
+        return self._from_decision(turn)
 
     def _part(self, turn: Turn, question: str, earlier: list[str], doc_id: str = "") -> Turn:
         filters = Filters([doc_id], turn.filters.years) if doc_id else turn.filters
@@ -198,31 +221,28 @@ class Bot:
                     top_k=turn.top_k, mode="extractive", part_of=turn.question)
         return self._retrieve(self._prepare(part))
 
-    def _extract_one(self, turn: Turn) -> Answer:
-        q = turn.info
-        ground = Grounding(self.kb, self.kb.records())
-        sources = sources_for(turn.passages, q, ground)
-        if not sources:
-            return Answer(NOT_FOUND, abstained=True, verified=True, note="知识库中没有可检索的资料")
-        weights = term_weights(q, self.kb.keywords)
-        picks = choose(about_focus(candidates(sources, q, weights), q), q, weights,
-                       self.thresholds)
-        if q.kind in ("date", "year") and asks_history(q):
-            picks = dated_picks(picks, sources, q, weights, ground)
-        if not picks:
-            return _abstain("检索到的资料中没有符合问题类型的内容（如所问的数字或日期）")
-        why = next((w for p in picks for w in [mismatch(q, evidence_for([p], ground))] if w), "")
-        ev = evidence_for(picks, ground)
-        why = why or off_focus(q, ev) or only_stated(q, picks) or wrong_unit(q, picks)
-        if why:
-            return _abstain(why, hard=True)
-        coverage = max(p.coverage for p in picks)
-        named = all(p.source.header and p.source.doc_id in turn.named for p in picks)
-        if not named and coverage < max(self.thresholds.sentence, self.thresholds.evidence):
-            return _abstain("资料与问题的关键词不够吻合", support=coverage)
-        answer = build_citations([trim(p, q, weights) for p in picks], ground)
-        answer.support = round(coverage, 3)
+    def _from_decision(self, turn: Turn) -> Answer:
+        """The decision as an answer: its quotes with their citations, or why there are none."""
+        d = turn.decision
+        if d.refused:
+            return Answer(NOT_FOUND, abstained=True, verified=True, reason=d.reason.value,
+                          note=render(d.reason, **dict(d.names)),
+                          mode="extractive-refusal" if d.hard else "extractive",
+                          support=round(d.confidence, 3))
+        answer = build_citations(list(d.picks), Grounding(self.kb, self.kb.records()))
+        answer.support = round(d.confidence, 3)
         return answer
+
+    def _facts(self, records: dict) -> dict[str, DocFacts]:
+        """What the checks know of each document, worked out once per records snapshot (the
+        knowledge base replaces its records dict when they change, never edits it)."""
+        if self._facts_of[0] is not records:
+            self._facts_of = (records, {d: DocFacts(
+                d, r.title, r.kind, frozenset(r.years or [r.year]),
+                r.year if r.kind == "law" else 0,
+                frozenset(int(h["date"][:4]) for h in r.history if h.get("date")))
+                for d, r in records.items()})
+        return self._facts_of[1]
 
     def _llm_deltas(self, turn: Turn) -> Iterator[str]:
         from bot.llm import stream_llm_answer
@@ -236,14 +256,23 @@ class Bot:
         return llm_answer(text, turn.passages[:turn.top_k], Grounding(self.kb, self.kb.records()))
 
 
-def _abstain(why: str, hard: bool = False, support: float = 0.0) -> Answer:
-    return Answer(NOT_FOUND, abstained=True, verified=True, note=why,
-                  mode="extractive-refusal" if hard else "extractive", support=round(support, 3))
+def _by_best_sentence(passages: list[Passage], decision: Decision) -> list[Passage]:
+    """Passages ordered by the selector's best sentence in each, blended with retrieval rank."""
+    best: dict[str, int] = {}
+    for i, c in enumerate(decision.ranked):
+        best.setdefault(c.source.passage.chunk_id, i)
+    n = max(len(decision.ranked), 1)
+
+    def key(item: tuple[int, Passage]) -> float:
+        i, p = item
+        sentence = 1 - best.get(p.chunk_id, n) / n
+        return (1 - _RANK_BLEND) * sentence + _RANK_BLEND / (1 + i)
+    return [p for _, p in sorted(enumerate(passages), key=key, reverse=True)]
 
 
 def _hard_refusal(answer: Answer) -> bool:
     """The evidence names another body, year, version or place: no model may answer over it."""
-    return answer.abstained and answer.mode == "extractive-refusal"
+    return answer.abstained and answer.reason in HARD
 
 
 def _with_note(answer: Answer, note: str) -> Answer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.answer import NOT_FOUND, Answer, Citation
-from bot.extractive import Pick
+from bot.answering.evidence import Candidate
 from bot.figures import untraced_figures
 from bot.retrieval import Passage
 from ingest.splitter import sentence_spans
@@ -43,7 +43,7 @@ def _citation(n: int, p: Passage, start: int, end: int, ground) -> Citation:
         date=rec.date if rec else meta.get("date", ""))
 
 
-def build_citations(picks: list[Pick], ground) -> Answer:
+def build_citations(picks: list[Candidate], ground) -> Answer:
     """The extractive answer: each quote led by its document and article, with its [n]."""
     citations: list[Citation] = []
     lines = []

@@ -1,7 +1,6 @@
-"""Second-stage ranking of retrieved passages.
+"""An optional cross-encoder for the second-stage ranking of retrieved passages.
 
-By default the passages are re-ordered by how well their best sentence answers the question
-(terms, the kind of figure asked for, the body and focus named) — the answerer's own scoring,
+By default the chain orders passages by the answerer's own best sentence in each (bot/chain.py),
 so the passage shown first is the one the answer comes from. A cross-encoder configured in
 settings (a local folder or a name in the local cache) replaces that when present.
 """
@@ -11,34 +10,11 @@ from __future__ import annotations
 import os
 import threading
 
-from bot.extractive import Source, candidates
-from bot.question import QuestionInfo
+from bot.answering.evidence import context_of
 from bot.retrieval import Passage
 
-_BLEND = 0.15  # weight of the fused retrieval rank beside the sentence score
 _cross_encoders: dict[str, object] = {}
 _lock = threading.Lock()
-
-
-def by_best_sentence(passages: list[Passage], q: QuestionInfo, weights: dict[str, float]
-                     ) -> list[Passage]:
-    """Passages ordered by their best sentence's score, blended with their retrieval rank."""
-    if len(passages) < 2:
-        return passages
-    sources = [Source(i, p.text, _context(p), p.doc_id, p) for i, p in enumerate(passages)]
-    best: dict[int, float] = {}
-    for pick in candidates(sources, q, weights):
-        best.setdefault(pick.source.index, pick.score)
-    top = max(best.values(), default=1.0) or 1.0
-    def key(i: int) -> float:
-        return (1 - _BLEND) * best.get(i, 0.0) / top + _BLEND / (1 + i)
-    return [passages[i] for i in sorted(range(len(passages)), key=key, reverse=True)]
-
-
-def _context(p: Passage) -> str:
-    meta = p.meta
-    return " ".join(x for x in (meta.get("title", ""), meta.get("headings", ""),
-                                meta.get("article", "")) if x)
 
 
 def cross_encoder(name: str):
@@ -65,6 +41,6 @@ def by_cross_encoder(passages: list[Passage], question: str, name: str) -> list[
     if len(passages) < 2:
         return passages
     model = cross_encoder(name)
-    scores = model.predict([(question, f"{_context(p)}\n{p.text}") for p in passages])
+    scores = model.predict([(question, f"{context_of(p)}\n{p.text}") for p in passages])
     order = sorted(range(len(passages)), key=lambda i: -float(scores[i]))
     return [passages[i] for i in order]

@@ -226,6 +226,7 @@ class HybridSearch:
         self.kb = kb
         self.weights = weights or FusionWeights()
         self._pending: dict[str, Future] = {}
+        self._recent: dict[str, np.ndarray] = {}  # vectors of the last queries searched
         self._lock = threading.Lock()
 
     def prefetch(self, query: str) -> None:
@@ -242,6 +243,19 @@ class HybridSearch:
             pending = self._pending.pop(query, None)
         return pending or _EMBEDDING.submit(self.kb.embedder.embed_query, query)
 
+    def vector_of(self, query: str) -> np.ndarray:
+        """The query's vector: the one its search just used, else embedded now."""
+        with self._lock:
+            known = self._recent.get(query)
+        return known if known is not None else self._remember(query, self._vector(query).result())
+
+    def _remember(self, query: str, vector: np.ndarray) -> np.ndarray:
+        with self._lock:
+            if len(self._recent) >= _PENDING:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[query] = vector
+        return vector
+
     def search(self, query: str, k: int = 8, filters: Filters | None = None,
                years: list[int] | None = None, title_query: str | None = None) -> list[Passage]:
         """The k best committed passages for `query`; `years` (named in the question) boost.
@@ -255,7 +269,8 @@ class HybridSearch:
         # The model runs outside the GIL: embed the question while jieba and BM25 work here.
         vector = self._vector(query)
         keyword = [c for c in self._keyword(query, allowed) if current_doc(c, records)]
-        dense = self._dense(vector.result(), allowed if filters.active else None, records)
+        dense = self._dense(self._remember(query, vector.result()),
+                            allowed if filters.active else None, records)
         named = titles_named(title_query or query, records)
         superseded = older_versions(records)
         boosts = {}

@@ -29,7 +29,7 @@ _cache_lock = threading.Lock()
 class Embedder:
     """Passage and query embeddings, L2-normalised, with the model's own prompts (e5: query:/passage:)."""
 
-    def __init__(self, model, name: str, make_query_encoder=None):
+    def __init__(self, model, name: str, make_query_encoder=None, make_sentence_encoder=None):
         self.model = model
         self.name = name
         # ingest/onnx_query.py, for the bundled model; made at the first query, so an ingest
@@ -37,19 +37,49 @@ class Embedder:
         self._make_query_encoder = make_query_encoder
         self._query_encoder = None
         self._query_lock = threading.Lock()
+        self._make_sentence_encoder = make_sentence_encoder
+        self._sentence_encoder = None
         self.dim = int(model.get_embedding_dimension())
         prompts = getattr(model, "prompts", {}) or {}
         self._query_prompt = "query" if "query" in prompts else None
         self._passage_prompt = "passage" if "passage" in prompts else None
 
-    def embed_passages(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
+    def embed_passages(self, texts: list[str], batch_size: int = 16,
+                       precision: str = "fp32") -> np.ndarray:
+        """Passage vectors for the store. `precision` int8: on the mixed int8 graph the
+        questions use (cosine >= 0.9997 to the exact vectors, ~1.6x faster), when it is loaded;
+        fp32: sentence-transformers' exact vectors."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        encoder = self.query_encoder() if precision == "int8" else None
+        if encoder is not None and encoder.precision == "int8":
+            return encoder.encode_many(texts, self._prompt(self._passage_prompt), batch_size)
         _use_threads(_CORES)  # batches keep every core busy
         return self.model.encode(
             texts, prompt_name=self._passage_prompt, batch_size=batch_size,
             normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
         ).astype(np.float32)
+
+    def embed_sentences(self, texts: list[str]) -> np.ndarray:
+        """Sentences for the answerer (ingest/sentence_vectors.py), with the passage prompt:
+        on the ONNX graph when the model has one, else through sentence-transformers."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        encoder = self.sentence_encoder()
+        if encoder is not None:
+            return encoder.encode_many(texts, encoder.prefix)
+        return self.embed_passages(texts, batch_size=32)
+
+    def _prompt(self, name: str | None) -> str:
+        return (getattr(self.model, "prompts", {}) or {}).get(name or "", "")
+
+    def sentence_encoder(self):
+        if self._make_sentence_encoder is not None:
+            with self._query_lock:
+                if self._make_sentence_encoder is not None:
+                    self._sentence_encoder = self._make_sentence_encoder()
+                    self._make_sentence_encoder = None
+        return self._sentence_encoder
 
     def query_encoder(self):
         if self._make_query_encoder is not None:
@@ -99,7 +129,8 @@ def load_embedder(settings: Settings) -> Embedder:
                 _models[source] = _load_model(settings)
             model = _models[source]
             _cache[key] = Embedder(model, embedder_identity(settings),
-                                   lambda: _query_encoder(model, settings))
+                                   lambda: _query_encoder(model, settings),
+                                   lambda: _sentence_encoder(model, settings))
         return _cache[key]
 
 
@@ -137,6 +168,17 @@ def _query_encoder(model, settings: Settings):
     prompts = getattr(model, "prompts", {}) or {}
     return onnx_query_encoder(model, default_model_dir(settings),
                               "query" if "query" in prompts else None, settings.query_precision)
+
+
+def _sentence_encoder(model, settings: Settings):
+    """ONNX Runtime, plain int8, for the answerer's sentence vectors (bundled model only)."""
+    if settings.embedder != DEFAULT_EMBEDDER or not settings.onnx_queries:
+        return None
+    from ingest.onnx_query import onnx_sentence_encoder
+
+    prompts = getattr(model, "prompts", {}) or {}
+    return onnx_sentence_encoder(model, default_model_dir(settings),
+                                 "passage" if "passage" in prompts else None)
 
 
 def _ensure_default_folder(settings: Settings) -> Path:

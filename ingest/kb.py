@@ -7,6 +7,7 @@ import time
 
 from cppcc_kb.settings import Settings
 from ingest.embedder import Embedder, embedder_identity, load_embedder
+from ingest.errors import EmbedderError
 from ingest.indexing import index_text
 from ingest.keyword_index import KeywordIndex
 from ingest.splitter import Chunk
@@ -35,11 +36,24 @@ class KnowledgeBase:
         return self._embedder
 
     def check_embedder(self, claim: bool = False) -> None:
-        """Refuse a store built by another model, before loading or using any model."""
+        """Refuse a store built by another model, before loading or using any model; and
+        passage vectors of another precision than the store's (an explicit setting only: by
+        default a store keeps the precision it was built with)."""
         identity = embedder_identity(self.settings)
         self.store.check_embedder(identity, 0)
         if claim and self.store.embedder() is None:  # the first ingest claims the store
-            self.store.check_embedder(identity, self.embedder.dim, claim=True)
+            self.store.check_embedder(identity, self.embedder.dim, claim=True,
+                                      passages=self.settings.passage_precision)
+        recorded = self.store.passage_precision()
+        wanted = self.settings.passage_precision
+        if "passage_precision" in self.settings.model_fields_set and recorded != wanted:
+            raise EmbedderError(
+                f"this knowledge base's passages were embedded in {recorded}, but "
+                f"CPPCC_KB_PASSAGE_PRECISION asks for {wanted}; unset it (new documents then "
+                f"follow the store), or rebuild: `cppcc-kb --data NEW_DIR ingest FILES...`")
+
+    def passage_precision(self) -> str:
+        return self.store.passage_precision()
 
     # ---- freshness -----------------------------------------------------------------------
     def fresh(self, force: bool = False) -> "KnowledgeBase":
@@ -112,3 +126,34 @@ class KnowledgeBase:
     def save(self) -> None:
         with self._lock:
             self._save_keywords()
+
+
+class WithoutDocuments(KnowledgeBase):
+    """The knowledge base as if some documents had never been added: their records, keyword
+    rows and chunks are invisible to every reader (held-out evaluation makes unanswerable
+    questions this way, without building a second store)."""
+
+    def __init__(self, kb: KnowledgeBase, left_out: set[str]):
+        self.__dict__.update(kb.__dict__)
+        self._base = kb
+        self.left_out = frozenset(left_out)
+        self._view: tuple[int, dict[str, DocRecord]] = (0, {})
+        self._index_view: tuple[int, KeywordIndex | None] = (0, None)
+
+    def records(self) -> dict[str, DocRecord]:
+        full = self._base.records()
+        # One dict per snapshot of the full records: callers cache work on its identity.
+        if self._view[0] != id(full):
+            self._view = (id(full), {d: r for d, r in full.items() if d not in self.left_out})
+        return self._view[1]
+
+    @property
+    def keywords(self) -> KeywordIndex:  # type: ignore[override]
+        full = self._base.keywords
+        if self._index_view[0] != id(full):
+            self._index_view = (id(full), full.replace_docs(set(self.left_out), [], {}))
+        return self._index_view[1]
+
+    @keywords.setter
+    def keywords(self, value: KeywordIndex) -> None:
+        self._base.keywords = value

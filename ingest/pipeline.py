@@ -17,6 +17,7 @@ from ingest.lock import ingest_lock
 from ingest.manifest import MANIFEST, load_manifest
 from ingest.metadata import describe
 from ingest.readers import SUPPORTED, parse_bytes, read_checked_bytes
+from ingest.sentence_vectors import BASIS_KEY, META_KEY, basis_for, chunk_vectors
 from ingest.splitter import Chunk, split_document
 from ingest.store import DocRecord, chunk_id
 from ingest.tokens import tokenize
@@ -183,13 +184,20 @@ def _write(batch: list[_Prepared], kb: KnowledgeBase, summary: IngestSummary) ->
     kb.check_embedder(claim=True)  # loads the model only now: unchanged files never need it
     texts = [t for p in batch for t in p.index_texts]
     t0 = time.perf_counter()
-    vectors = kb.embedder.embed_passages(texts, kb.settings.embed_batch_size)
+    vectors = kb.embedder.embed_passages(texts, kb.settings.embed_batch_size,
+                                         kb.passage_precision())
+    basis = basis_for(kb.embedder.name)
+    sentences = chunk_vectors([c.text for p in batch for c in p.chunks],
+                              [p.rec.title for p in batch for _ in p.chunks],
+                              kb.embedder.embed_sentences, basis) if basis else []
     summary.embed_seconds += time.perf_counter() - t0
     recs = kb.store.begin([(p.rec, p.version, len(p.chunks)) for p in batch])
     ids = [[chunk_id(rec.doc_id, p.version, c.position) for c in p.chunks]
            for p, rec in zip(batch, recs)]
     docs = [{**rec.to_metadata(), "version": p.version} for p, rec in zip(batch, recs)]
     metas = [chunk_metadata(c, doc) for p, doc in zip(batch, docs) for c in p.chunks]
+    for meta, packed in zip(metas, sentences):
+        meta[META_KEY], meta[BASIS_KEY] = packed, basis.tag
     kb.store.add_chunks([cid for doc_ids in ids for cid in doc_ids], vectors,
                         [c.text for p in batch for c in p.chunks], metas)
     kb.store.commit([(rec, p.text) for p, rec in zip(batch, recs)])

@@ -127,12 +127,21 @@ class Store:
         chunks = self.client.get_collection(CHUNKS, embedding_function=None)
         return (chunks.metadata or {}).get("embedder")
 
-    def check_embedder(self, identity: str, dim: int, *, claim: bool = False) -> None:
-        """Refuse to mix vectors of two models; the first ingest claims the store for its model."""
+    def passage_precision(self) -> str:
+        """How the store's passage vectors are computed: fp32 (sentence-transformers' exact
+        vectors; every store made before this was recorded) or int8 (the mixed int8 graph)."""
+        chunks = self.client.get_collection(CHUNKS, embedding_function=None)
+        return (chunks.metadata or {}).get("passages", "fp32")
+
+    def check_embedder(self, identity: str, dim: int, *, claim: bool = False,
+                       passages: str = "fp32") -> None:
+        """Refuse to mix vectors of two models; the first ingest claims the store for its model
+        and the precision of its passage vectors."""
         recorded = self.embedder()
         if recorded is None:
             if claim:
-                self.chunks.modify(metadata={"embedder": identity, "dim": dim})
+                self.chunks.modify(metadata={"embedder": identity, "dim": dim,
+                                             "passages": passages})
             return
         if recorded != identity:
             raise EmbedderError(

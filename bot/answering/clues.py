@@ -1,11 +1,15 @@
-"""Scoring sentences against a question: term coverage and the kind of figure asked for."""
+"""What a sentence says that a question can ask for: figures of a kind, units, totals, terms.
+
+Plain functions over strings; the evidence stage turns their answers into features.
+"""
 
 from __future__ import annotations
 
 import re
 
+from bot.answering.analysis import aliases, normalized, unit_chars
+from bot.answering.lexicon import lexicon
 from bot.figures import find_figures
-from bot.question import aliases, normalized, unit_chars
 
 _CN_DIGITS = "〇○零一二三四五六七八九"
 _CN_SMALL = "一二三四五六七八九十"
@@ -13,14 +17,10 @@ _DATE = re.compile(rf"((?:19|20)\d{{2}}|[{_CN_DIGITS}]{{4}})年\s*(\d{{1,2}}|[{_
                    rf"((\d{{1,2}}|[{_CN_SMALL}]{{1,3}})日)?|(\d{{1,2}}|[{_CN_SMALL}]{{1,3}})月"
                    rf"(\d{{1,2}}|[{_CN_SMALL}]{{1,3}})日")
 _YEAR = re.compile(r"(?:19|20)\d{2}年|[一二][〇○零一二三四五六七八九]{3}年")
-_DURATION_UNIT = re.compile(r"^\s*(?:个)?(?:工作日|小时|日|天|个月|月|年|周)")
-_ORG = re.compile(r"委员会|机关|机构|部门|政府|法院|检察院|主席|主任|单位|组织|代表大会|国务院|团体|"
-                  r"办公厅|常委会|公安|监委|[\u4e00-\u9fff]{1,6}(?:部|局|署|厅|办公室)(?![分队])")
-_FREQUENCY = re.compile(r"每[日天年月周季届次]|定期|经常|随时")
+_DURATION_UNIT = re.compile(r"^\s*(?:个)?(?:工作日|小时|分钟|日|天|个月|月|年|周)")
 _ARTICLE = re.compile(r"第[一二三四五六七八九十百零〇\d]+[条款号届次项]")
-_RATIO = re.compile(r"分之|%|％|半数|多数")
 _SKIP_AFTER_FIGURE = "余多个近约"
-FIGURE_KINDS = {"count", "duration", "date", "year", "ratio", "article", "frequency"}
+FIGURE_KINDS = frozenset({"count", "duration", "date", "year", "ratio", "article", "frequency"})
 
 
 def term_coverage(text: str, weights: dict[str, float]) -> float:
@@ -43,26 +43,17 @@ def _bigram_share(term: str, text: str) -> float:
     return sum(g in text for g in grams) / len(grams) if grams else 0.0
 
 
-def _dates_spans(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in _DATE.finditer(text)]
-
-
-# Policy slogans count nothing: 八项规定, 三项建设, 两支队伍, 三级联动, 三联系.
-_SLOGAN = re.compile(r"^[项支级个大]?[“”\"]?[\u4e00-\u9fff]{0,2}?(规定|建设|队伍|联动|联系|制度|机制|服务|"
-                     r"结合|原则|意识|自信|维护|作风|精神|工作|全会)")
-
-
 def counts(text: str) -> list[tuple[int, int]]:
     """Spans of figures that are counts or amounts, not parts of dates or slogans."""
-    dates = _dates_spans(text)
+    slogan = lexicon().slogan
+    dates = [m.span() for m in _DATE.finditer(text)]
     out = []
     for f in find_figures(text):
         if any(s <= f.start < e for s, e in dates):
             continue
-        if f.text in "一二两三四五六七八九十" and _SLOGAN.match(text[f.end:f.end + 6]):
+        if f.text in "一二两三四五六七八九十" and slogan.match(text[f.end:f.end + 6]):
             continue
-        after = text[f.end:f.end + 1]
-        if after == "年" and 1900 <= f.value <= 2100:
+        if text[f.end:f.end + 1] == "年" and 1900 <= f.value <= 2100:
             continue  # a year
         if text[max(0, f.start - 1):f.start] == "第":
             continue  # an ordinal (第十二条)
@@ -84,6 +75,7 @@ def has_unit(text: str, unit: str) -> bool:
 
 def fits_kind(text: str, kind: str) -> bool:
     """Could this sentence state the kind of answer asked for?"""
+    lex = lexicon()
     if kind == "count":
         return bool(counts(text))
     if kind == "duration":
@@ -94,19 +86,18 @@ def fits_kind(text: str, kind: str) -> bool:
     if kind == "year":
         return bool(_YEAR.search(text))
     if kind == "ratio":
-        return bool(_RATIO.search(text))
+        return bool(lex.ratio.search(text))
     if kind == "who":
-        return bool(_ORG.search(text))
+        return bool(lex.organisation.search(text))
     if kind == "frequency":
-        return bool(_FREQUENCY.search(text))
+        return bool(lex.frequency.search(text))
     if kind == "article":
         return bool(_ARTICLE.search(text))
     return True
 
 
-def focus_near_figure(text: str, focus: list[str], window: int = 12) -> bool:
-    """A figure close to the word asked about: '留置时间不得超过三个月' for 留置…多久,
-    '636件提案' for 提案数量."""
+def focus_near_figure(text: str, focus: tuple[str, ...] | list[str], window: int = 12) -> bool:
+    """A figure close to the word asked about: '留置时间不得超过三个月' for 留置…多久."""
     norm = normalized(text)
     spans = counts(text)
     for term in focus:
@@ -116,30 +107,29 @@ def focus_near_figure(text: str, focus: list[str], window: int = 12) -> bool:
     return False
 
 
-TOTAL = re.compile(r"全年|共计|总计|累计|合计|一年来|全部")  # a year's total, not one part of it
-_TOTAL_BEFORE = re.compile(rf"(?:{TOTAL.pattern}|共)\s*$")
-
-
-def total_of(text: str, focus: list[str]) -> bool:
+def total_of(text: str, focus: tuple[str, ...] | list[str]) -> bool:
     """A whole stated as such right before the thing asked about: '全年636件提案'."""
     norm = normalized(text)
+    before = re.compile(rf"(?:{lexicon().total.pattern}|共)\s*$")
     for s, e in counts(text):
-        # find() is -1 when the thing is absent, which fails the distance check too
-        if _TOTAL_BEFORE.search(norm[max(0, s - 4):s]) and any(
+        if before.search(norm[max(0, s - 4):s]) and any(
                 0 <= norm.find(t, e) - e <= 2 for t in focus):
             return True
     return False
 
 
-def states_duration_of(text: str, focus: list[str]) -> bool:
+def states_duration_of(text: str, focus: tuple[str, ...] | list[str]) -> bool:
     """'留置时间不得超过三个月': the way a rule states how long something may last."""
     norm = normalized(text)
     return any(re.search(re.escape(t) + r"(?:的)?(?:时间|期限|期间|期)", norm) for t in focus)
 
 
-def context_discounted(weights: dict[str, float], context: str, factor: float = 0.3
-                       ) -> dict[str, float]:
-    """Words the title already says (淄博, 政协 in a report on 淄博政协) tell its sentences
-    apart less than the words they do not share."""
-    return {t: w * factor if term_coverage(context, {t: 1.0}) >= 0.5 else w
-            for t, w in weights.items()}
+def years_named(text: str) -> set[int]:
+    return {int(m.group(0)[:4]) for m in re.finditer(r"(?:19|20)\d{2}(?=年)", text)}
+
+
+def bigrams(text: str) -> frozenset[str]:
+    """Character pairs of the normalised text, punctuation and spaces left out."""
+    norm = normalized(text)
+    return frozenset(norm[i:i + 2] for i in range(len(norm) - 1)
+                     if norm[i].isalnum() and norm[i + 1].isalnum())

@@ -1,0 +1,374 @@
+"""Stage 3, decision: pick the sentence that answers, add the one a two-part question needs, or
+refuse — and say why with a reason code.
+
+Why did a question abstain? Read `decide` top to bottom: no candidates; then the hard checks
+(each a named function below: the evidence contradicts the question); then the fitted judge's
+probability against the model's threshold. Nothing else refuses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from bot.answering.analysis import Analysis, focus_found, mentions_body
+from bot.answering.clues import (FIGURE_KINDS, fits_kind, focus_near_figure, has_unit,
+                                 term_coverage)
+from bot.answering.evidence import FEATURES, Candidate, Evidence, Source
+from bot.answering.lexicon import lexicon
+from bot.answering.model import AnswerModel, sigmoid
+from bot.answering.reasons import HARD, Reason
+from ingest.splitter import sentence_spans
+
+_MAX_QUOTE = 80  # a figure needs little context around it
+_MAX_QUOTE_WORDS = 150  # a rule or a name is read in its whole sentence
+_CLAUSE = re.compile(r"[，,；;：:]")
+_HISTORY_DATE = re.compile(r"((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日")
+_SECOND = 0.5  # a second sentence must cover this share of what the first leaves out
+JUDGE_FEATURES = FEATURES + ("score", "lead", "second_part")
+
+
+@dataclass(frozen=True)
+class DocFacts:
+    """What the checks need to know of a document the evidence comes from."""
+
+    doc_id: str
+    title: str
+    kind: str  # law | news | report | document
+    years: frozenset[int]  # the years it is about
+    version_year: int  # a law: the year of this version
+    history_years: frozenset[int]  # a law: every year of its adoption and amendments
+
+
+@dataclass(frozen=True)
+class Decision:
+    picks: tuple[Candidate, ...]  # the quotes to show, trimmed; empty when refused
+    reason: Reason | None = None
+    names: tuple[tuple[str, str], ...] = ()  # what the reason's sentence names
+    confidence: float = 0.0  # the judge's probability that the answer shown is right
+    judged: tuple[float, ...] = ()  # what the judge read (JUDGE_FEATURES), when it was asked
+    ranked: tuple[Candidate, ...] = field(default=(), compare=False)  # best first
+
+    @property
+    def refused(self) -> bool:
+        return self.reason is not None
+
+    @property
+    def hard(self) -> bool:
+        return self.reason in HARD
+
+
+def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFacts],
+           doc_text: Callable[[str], str]) -> Decision:
+    """The answer's quotes, or the reason there is none."""
+    if not ev.candidates:
+        return Decision((), Reason.NO_PASSAGES)
+    ranked, scores = rank(ev, model)
+    best = ranked[0]
+    if q.asks_article_number:
+        best = first_provision(ranked, scores, best, q)
+    picks = [best] + second_part(q, ranked, scores, best)
+    if q.kind in ("date", "year") and lexicon().history_words.search(q.text):
+        picks = dated_picks(q, ranked, picks, ev)
+    for check in _HARD_CHECKS:
+        found = check(q, picks, docs, doc_text)
+        if found:
+            reason, names = found
+            return Decision((), reason, tuple(names.items()), ranked=tuple(ranked))
+    row = judge_row(best, scores, ranked, len(picks) > 1)
+    confidence = float(sigmoid(model.judge.raw(np.array([row]))[0]))
+    if confidence < model.threshold:
+        return Decision((), Reason.LOW_CONFIDENCE, confidence=confidence, judged=tuple(row),
+                        ranked=tuple(ranked))
+    return Decision(tuple(trim(p, q) for p in picks), confidence=confidence, judged=tuple(row),
+                    ranked=tuple(ranked))
+
+
+def rank(ev: Evidence, model: AnswerModel) -> tuple[list[Candidate], dict[int, float]]:
+    """Candidates best first by the selector, and each one's score (by id)."""
+    raw = model.selector.raw(np.array([c.features for c in ev.candidates]))
+    order = np.argsort(-raw, kind="stable")
+    ranked = [ev.candidates[i] for i in order]
+    return ranked, {id(ev.candidates[i]): float(raw[i]) for i in range(len(raw))}
+
+
+def judge_row(best: Candidate, scores: dict[int, float], ranked: list[Candidate],
+              two_parts: bool) -> list[float]:
+    """The judge's inputs: the chosen candidate's features, its score, its lead over the best
+    other sentence, and whether a second part was added."""
+    score = scores[id(best)]
+    others = [scores[id(c)] for c in ranked if c.quote != best.quote]
+    return [*best.features, score, score - max(others, default=score - 10.0), float(two_parts)]
+
+
+# ---- choosing -----------------------------------------------------------------------------------
+def second_part(q: Analysis, ranked: list[Candidate], scores: dict[int, float],
+                best: Candidate) -> list[Candidate]:
+    """A question asking two things (各自, 分别, 哪些) whose best sentence leaves much of it
+    unsaid gets the next good sentence that says most of the rest."""
+    if not q.several:
+        return []
+    weights = q.weight_of
+    said = best.source.context + best.lead_text + best.quote
+    framing = {str(y) for y in q.years} | set(q.places) | set(q.bodies)
+    missing = {t: w for t, w in weights.items() if term_coverage(said, {t: w}) < 0.5
+               and not any(f in t for f in framing)}
+    if not missing or sum(missing.values()) <= 0.2 * sum(weights.values()):
+        return []
+    floor = scores[id(best)] - 3.0  # within reach of the best in log-odds
+    for c in ranked[1:8]:
+        if c.quote == best.quote or scores[id(c)] < floor:
+            continue
+        if term_coverage(c.source.context + c.lead_text + c.quote, missing) >= _SECOND:
+            return [c]
+    return []
+
+
+def first_provision(ranked: list[Candidate], scores: dict[int, float], best: Candidate,
+                    q: Analysis) -> Candidate:
+    """'规定在第几条': a law provides for a measure before the articles that govern its use, so
+    of the near-best sentences of the best one's law that name everything it names, the
+    earliest article answers."""
+    if not _in_article(best.source):
+        return best
+    weights = q.weight_of
+    named = {t for t in weights if term_coverage(best.quote, {t: 1.0}) == 1.0}
+    floor = scores[id(best)] - 1.0
+    same = [c for c in ranked if c.source.doc_id == best.source.doc_id and _in_article(c.source)
+            and scores[id(c)] >= floor
+            and all(term_coverage(c.quote, {t: 1.0}) == 1.0 for t in named)]
+    return min(same, key=lambda c: int(c.source.passage.meta.get("position", 0)), default=best)
+
+
+def _in_article(src: Source) -> bool:
+    return bool(src.passage.meta.get("article")) and not src.header
+
+
+def dated_picks(q: Analysis, ranked: list[Candidate], picks: list[Candidate], ev: Evidence
+                ) -> list[Candidate]:
+    """'现行宪法最近一次修正是哪天' -> the right line of the law's history; '这一款是哪年加进去
+    的' -> the history line of the law holding that clause, beside the clause itself."""
+    best = picks[0]
+    content = next((c for c in ranked if not c.source.header), None)
+    if not best.source.header and fits_kind(best.quote, q.kind):
+        return picks  # a dated sentence in the text itself answers it
+    doc_id = best.source.doc_id if best.source.header else (content.source.doc_id if content
+                                                             else None)
+    headers = [s for s in ev.sources if s.header and s.doc_id == doc_id]
+    if not headers:
+        return picks
+    dated = []
+    for clause in _date_clauses(q):
+        line = history_line(headers, clause, q.order)
+        if line is not None and all(line.quote != d.quote for d in dated):
+            dated.append(line)
+    if not dated:
+        return picks
+    about_text = content is not None and content.source.doc_id == doc_id and \
+        not _names_only_title(q, dated[0])
+    return dated + [content] if about_text else dated
+
+
+def _date_clauses(q: Analysis) -> list[str]:
+    from bot.answering.analysis import question_kinds, split_subquestions
+
+    clauses = [c for c in split_subquestions(q.text) if question_kinds(c)[-1] in ("date", "year")]
+    return clauses or [q.text]
+
+
+def _names_only_title(q: Analysis, dated: Candidate) -> bool:
+    """'国歌法是哪天通过的' asks about the law itself, not about one of its sentences."""
+    rest = [t for t in q.terms if t not in dated.source.context and t not in dated.quote]
+    return len(rest) <= 1
+
+
+def history_line(headers: list[Source], asked_text: str, order: str) -> Candidate | None:
+    """The dated line of a law's history that `asked_text` means (通过/修正/施行…; the latest
+    unless it asks for the first)."""
+    lines = [(src, s, e) for src in headers for s, e in sentence_spans(src.text)
+             if _HISTORY_DATE.search(src.text[s:e])]
+    if not lines:
+        return None
+    asked = asked_events(asked_text)
+    matching = [ln for ln in lines if any(ev in ln[0].text[ln[1]:ln[2]] for ev in asked)] or lines
+    first = order == "earliest" or ("通过" in asked and not order and "修" not in asked_text)
+    key = lambda ln: _date_key(ln[0].text[ln[1]:ln[2]])  # noqa: E731
+    src, start, end = min(matching, key=key) if first else max(matching, key=key)
+    return Candidate(src, start, end, None, tuple(0.0 for _ in FEATURES))
+
+
+def asked_events(text: str) -> list[str]:
+    """The event asked about: the one nearest the question word ('现在施行的…是哪天修订的' asks
+    修订; '修订后从哪天起施行' asks 施行)."""
+    lex = lexicon()
+    for word, event in lex.event_synonyms.items():
+        text = text.replace(word, event)
+    found = [(ev, m.start()) for ev in lex.events for m in re.finditer(ev, text)]
+    ask = re.search(r"哪天|哪一天|何时|什么时候|哪一年|哪年|日期", text)
+    if not found or not ask:
+        return [ev for ev, _ in found]
+    dist = lambda f: min(abs(f[1] - ask.end()), abs(ask.start() - f[1] - len(f[0])))  # noqa: E731
+    nearest = min(found, key=dist)[0]
+    amended = [ev for ev in ("修正", "修订", "修改") if ev in text]
+    if nearest == "通过" and amended:
+        return amended  # '修正是哪天通过的': the 通过 is the amendment's
+    return [nearest]
+
+
+def _date_key(line: str) -> tuple[int, int, int]:
+    m = _HISTORY_DATE.search(line)
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else (0, 0, 0)
+
+
+# ---- the hard checks: the evidence contradicts the question ------------------------------------
+def document_not_in_kb(q, picks, docs, doc_text):
+    """《X》 named in the question, and the evidence comes from documents none of which is X."""
+    titles = [docs[p.source.doc_id].title for p in picks if p.source.doc_id in docs]
+    passages = " ".join(p.source.text for p in picks)
+    if q.titles and titles and not any(
+            name in passages or any(names_document(name, t) for t in titles) for name in q.titles):
+        return Reason.DOCUMENT_NOT_IN_KB, {"name": q.titles[0], "other": titles[0]}
+    return None
+
+
+def rule_from_news(q, picks, docs, doc_text):
+    kinds = {docs[p.source.doc_id].kind for p in picks if p.source.doc_id in docs}
+    if lexicon().normative.search(q.text) and kinds and kinds <= {"news"}:
+        return Reason.RULE_FROM_NEWS, {}
+    return None
+
+
+def other_body(q, picks, docs, doc_text):
+    """Evidence about another body answers a question about this one only by accident."""
+    context = " ".join(p.source.text + p.source.context for p in picks)
+    said = " ".join(p.quote + p.source.context for p in picks)
+    for body in q.bodies:
+        if mentions_body(context, body):
+            continue
+        others = [b for b in lexicon().bodies if b not in q.bodies and mentions_body(said, b)]
+        if others:
+            return Reason.OTHER_BODY, {"name": body, "other": others[0]}
+    return None
+
+
+def national_vs_local(q, picks, docs, doc_text):
+    """A national question answered from a local report that names its city once."""
+    from bot.answering.analysis import places_in
+
+    if not lexicon().national.search(q.text):
+        return None
+    said = " ".join(p.quote + p.source.context for p in picks)
+    if "全国" in said:
+        return None
+    about = next(iter(places_in(said)), "")
+    kinds = {docs[p.source.doc_id].kind for p in picks if p.source.doc_id in docs}
+    if not about and kinds - {"law"}:
+        about = next(iter(places_in(" ".join(doc_text(p.source.doc_id)[:1000] for p in picks))),
+                     "")
+    titles = " ".join(p.source.context for p in picks)
+    if about or "市" in titles or "我市" in said:
+        return Reason.NATIONAL_VS_LOCAL, {"other": about or "地方"}
+    return None
+
+
+def place_missing(q, picks, docs, doc_text):
+    context = " ".join(p.source.text + p.source.context for p in picks)
+    for place in q.places:
+        if place not in context and not any(place in doc_text(p.source.doc_id) for p in picks):
+            return Reason.PLACE_MISSING, {"name": place}
+    return None
+
+
+def year_or_version_missing(q, picks, docs, doc_text):
+    """Another year's figure, or another version's rule, is not this one's."""
+    facts = [docs[p.source.doc_id] for p in picks if p.source.doc_id in docs]
+    context = " ".join(p.source.text + p.source.context for p in picks)
+    versions = {f.version_year for f in facts if f.kind == "law" and f.version_year}
+    history = {y for f in facts if f.kind == "law" for y in f.history_years}
+    for year in q.years:
+        if q.version_year == year and versions:
+            asks_history = q.kind in ("date", "year") and year in history
+            if year not in versions and not asks_history:
+                return Reason.VERSION_MISSING, {"name": str(year),
+                                                "other": "、".join(map(str, sorted(versions)))}
+            continue
+        if not any(year in f.years for f in facts) and f"{year}年" not in context:
+            return Reason.YEAR_MISSING, {"name": str(year)}
+    return None
+
+
+def only_stated(q, picks, docs, doc_text):
+    from bot.answering.clues import counts
+    from bot.figures import find_figures
+
+    if q.kind not in ("count", "duration", "ratio") or not q.stated:
+        return None
+    found = {f.value for p in picks for s, e in counts(p.quote) for f in find_figures(p.quote[s:e])}
+    if found and found <= set(q.stated):
+        return Reason.ONLY_STATED, {}
+    return None
+
+
+def wrong_unit(q, picks, docs, doc_text):
+    """'多少名委员' is not answered by '44家工作室': a count of the asked unit must be there."""
+    if q.kind not in ("count", "duration") or q.unit not in lexicon().strict_units:
+        return None
+    if any(has_unit(p.quote, q.unit) for p in picks):
+        return None
+    return Reason.WRONG_UNIT, {"name": q.unit}
+
+
+_HARD_CHECKS = (document_not_in_kb, rule_from_news, other_body, national_vs_local, place_missing,
+                year_or_version_missing, only_stated, wrong_unit)
+
+
+def names_document(name: str, title: str) -> bool:
+    """Does 《name》 in a question mean the document titled `title`? A short name keeps the
+    title's characters in order (政协章程 -> 中国人民政治协商会议章程), a long one contains the
+    title; 监察法实施条例 is not 劳动保障监察条例."""
+    return _in_order(name, title) or (len(title) >= 2 and _in_order(title, name))
+
+
+def _in_order(short: str, long: str) -> bool:
+    rest = iter(long)
+    return all(ch in rest for ch in short)
+
+
+# ---- the quote ---------------------------------------------------------------------------------
+def trim(c: Candidate, q: Analysis) -> Candidate:
+    """A long sentence shrinks to the clauses that answer, kept verbatim and contiguous."""
+    text = c.quote
+    limit = _MAX_QUOTE if q.kind in FIGURE_KINDS else _MAX_QUOTE_WORDS
+    if len(text) <= limit:
+        return c
+    weights = q.weight_of
+    cuts = [0] + [m.end() for m in _CLAUSE.finditer(text)] + [len(text)]
+    clauses = [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1) if cuts[i + 1] > cuts[i]]
+    best, best_score = (0, len(text)), -1.0
+    for i in range(len(clauses)):
+        for j in range(i, len(clauses)):
+            s, e = clauses[i][0], clauses[j][1]
+            if e - s > limit and j > i:
+                break
+            window = text[s:e]
+            score = term_coverage(window, weights) + 0.5 * fits_kind(window, q.kind)
+            score += 0.3 * any(focus_found(t, window) for t in q.focus)
+            score += 0.3 * bool(q.bodies) * all(mentions_body(window, b) for b in q.bodies)
+            if q.unit:
+                score += 0.3 * has_unit(window, q.unit)
+            if q.kind in FIGURE_KINDS:
+                score += 0.3 * focus_near_figure(window, q.focus)
+            score -= 0.001 * (e - s)  # prefer the shorter of equal windows
+            if score > best_score:
+                best, best_score = (s, e), score
+    s, e = best
+    if q.kind in ("what", "who", "yesno") and e < len(text):
+        nxt = [cl for cl in clauses if cl[0] >= e]
+        if nxt and nxt[0][1] - s <= limit + 30:
+            e = nxt[0][1]  # names and rules tend to follow the words that lead to them
+    while e > s and text[e - 1] in "，,；;：: ":
+        e -= 1
+    return replace(c, start=c.start + s, end=c.start + e)
