@@ -11,7 +11,7 @@ import pytest
 from bot.answer import NOT_FOUND, Answer, Citation
 from bot.citations import (build_citations, check, combine, llm_answer, untraced_names,
                            verify_llm_answer)
-from bot.extractive import Pick, Source
+from bot.answering.evidence import FEATURES, Candidate, Source
 from bot.retrieval import Passage
 
 ZIBO_TEXT = "全年636件提案承载民意，167场次协商激荡智慧。工信部6000万元专项资金支持我市企业研发。"
@@ -24,10 +24,10 @@ FLAG = Passage("flag-7", FLAG_TEXT, {"doc_id": "flag", "title": "中华人民共
 GROUND = SimpleNamespace(records={})  # no records: citation dates come from passage metadata
 
 
-def pick_of(p: Passage, quote: str) -> Pick:
+def pick_of(p: Passage, quote: str) -> Candidate:
     start = p.text.index(quote)
-    return Pick(Source(0, p.text, p.meta["title"], p.doc_id, p), start, start + len(quote),
-                coverage=0.8, fits=True, score=1.0)
+    return Candidate(Source(0, p.text, p.meta["title"], p.doc_id, p), start, start + len(quote),
+                     None, tuple(0.0 for _ in FEATURES))
 
 
 def cite(n: int, passage: str, title: str = "淄博政协这一年", quote: str = "") -> Citation:

@@ -1,12 +1,12 @@
-"""Sentence scoring helpers: does a sentence cover the question's words, and does it hold the
+"""Evidence clues (bot/answering/clues.py): does a sentence cover the question's words, and does it hold the
 kind of figure asked for (a count, not a year; a duration, not a count; a date…)?"""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.sentences import (context_discounted, counts, fits_kind, focus_near_figure, has_unit,
-                           states_duration_of, term_coverage, total_of)
+from bot.answering.clues import (counts, fits_kind, focus_near_figure, has_unit,
+                                 states_duration_of, term_coverage, total_of, years_named)
 
 OPENING = "全年636件提案承载民意，167场次协商激荡智慧"
 
@@ -136,9 +136,7 @@ def test_states_duration_of_the_focus():
     assert not states_duration_of("留置时间不得超过三个月", ["提案"])
 
 
-# ---- context_discounted ------------------------------------------------------------------------
-def test_words_the_title_already_says_weigh_less():
-    weights = context_discounted({"淄博": 1.0, "提案": 1.0}, "淄博政协这一年")
-    assert weights == {"淄博": pytest.approx(0.3), "提案": 1.0}
-    assert context_discounted({"淄博": 1.0}, "淄博政协这一年", factor=0.5) == {"淄博": 0.5}
-    assert context_discounted({"提案": 2.0}, "") == {"提案": 2.0}
+# ---- years_named -------------------------------------------------------------------------------
+def test_years_named_are_four_digit_years():
+    assert years_named("2024年和2025年的提案") == {2024, 2025}
+    assert years_named("第3000号") == set()

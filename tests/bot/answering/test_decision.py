@@ -1,0 +1,133 @@
+"""Stage 3, decision: the hard checks refuse only where the evidence contradicts the question
+(another body, place, year, version or document; only the question's own figure; another unit),
+each with a reason code; everything else is the fitted judge's call."""
+
+from __future__ import annotations
+
+from bot.answering.analysis import analyze
+from bot.answering.decision import (DocFacts, document_not_in_kb, national_vs_local,
+                                    only_stated, other_body, place_missing, rule_from_news,
+                                    trim, wrong_unit, year_or_version_missing)
+from bot.answering.evidence import FEATURES, Candidate, Source
+from bot.answering.reasons import HARD, Reason, render
+from bot.retrieval import Passage
+
+OPENING = "全年636件提案承载民意，167场次协商激荡智慧"
+REPORT = "某市政协这一年"
+
+
+def pick(text: str, title: str = "", doc_id: str = "d1", quote: str | None = None) -> Candidate:
+    p = Passage("c1", text, {"doc_id": doc_id, "title": title})
+    src = Source(0, text, title, doc_id, p)
+    start = text.index(quote) if quote else 0
+    end = start + len(quote) if quote else len(text)
+    return Candidate(src, start, end, None, tuple(0.0 for _ in FEATURES))
+
+
+def facts(kind="news", years=(), version=0, history=(), title="", doc_id="d1"):
+    return {doc_id: DocFacts(doc_id, title, kind, frozenset(years), version,
+                             frozenset(history))}
+
+
+def check(fn, question, picks, docs=None, doc_text=""):
+    found = fn(analyze(question), picks, docs or facts(), lambda d: doc_text)
+    return found[0] if found else None
+
+
+def test_every_refusal_code_renders_to_chinese_and_only_the_judge_is_soft():
+    for reason in Reason:
+        assert render(reason, name="甲", other="乙")
+    assert render(Reason.YEAR_MISSING, name="2024") == "资料中没有2024年的相关内容"
+    assert Reason.LOW_CONFIDENCE not in HARD and Reason.YEAR_MISSING in HARD
+
+
+# ---- bodies ------------------------------------------------------------------------------------
+def test_evidence_about_another_body_is_refused():
+    law = facts("law")
+    assert check(other_body, "全国政协每届任期几年？",
+                 [pick("全国人民代表大会每届任期五年。", "中华人民共和国宪法")], law) == \
+        Reason.OTHER_BODY
+    assert check(other_body, "全国人大每届任期几年？",
+                 [pick("全国人民代表大会每届任期五年。", "中华人民共和国宪法")], law) is None
+
+
+def test_evidence_naming_no_body_is_not_refused_for_the_body():
+    assert check(other_body, "全国政协机关所在地每天升挂国旗吗？",
+                 [pick("国旗应当早晨升起，傍晚降下。", "国旗法")]) is None
+
+
+def test_a_national_question_is_not_answered_by_a_local_report():
+    local = [pick("像这样的工作站，在济南已有9家", REPORT)]
+    assert check(national_vs_local, "全国政协一共设了多少个界别？", local,
+                 doc_text="济南市政协。像这样的工作站，在济南已有9家") == Reason.NATIONAL_VS_LOCAL
+    national = [pick("全国政协设34个界别", "全国政协概况")]
+    assert check(national_vs_local, "全国政协一共设了多少个界别？", national,
+                 facts("document")) is None
+
+
+# ---- places, years, versions -------------------------------------------------------------------
+def test_evidence_about_another_city_is_refused_unless_the_document_names_it():
+    picks = [pick("我市政协全年收到636件提案", REPORT)]
+    assert check(place_missing, "济南市政协收到多少件提案？", picks, doc_text="淄博市政协") == \
+        Reason.PLACE_MISSING
+    assert check(place_missing, "淄博市政协收到多少件提案？", picks, doc_text="淄博市政协") is None
+
+
+def test_another_years_figure_is_refused_unless_the_passage_names_the_year():
+    docs = facts(years={2025})
+    assert check(year_or_version_missing, "2024年开展了多少场次协商？",
+                 [pick(OPENING, REPORT)], docs) == Reason.YEAR_MISSING
+    assert check(year_or_version_missing, "2024年开展了多少场次协商？",
+                 [pick("2024年开展协商150场次", REPORT)], docs) is None
+
+
+def test_an_old_version_of_a_law_is_refused_but_its_history_answers_when_it_was_adopted():
+    docs = facts("law", years={2020}, version=2020, history={1990, 2009, 2020}, title="国旗法")
+    rule = [pick("国旗的通用尺度为五种尺度。", "中华人民共和国国旗法")]
+    assert check(year_or_version_missing, "国旗法2009年版本规定国旗的通用尺度有几种？", rule,
+                 docs) == Reason.VERSION_MISSING
+    assert check(year_or_version_missing, "国旗法2020年版本规定国旗的通用尺度有几种？", rule,
+                 docs) is None
+    head = [pick("2009年8月27日 第一次修正", "中华人民共和国国旗法")]
+    assert check(year_or_version_missing, "国旗法2009年版本是哪天通过的？", head, docs) is None
+
+
+def test_a_rule_is_not_answered_by_news_only():
+    assert check(rule_from_news, "提案按规定应当在多少日内办结？",
+                 [pick("305件提案顺利办结", REPORT)]) == Reason.RULE_FROM_NEWS
+    assert check(rule_from_news, "信访事项按规定应当在多少日内办结？",
+                 [pick("信访事项应当自受理之日起60日内办结", "信访工作条例")], facts("law")) is None
+
+
+# ---- the document named in 《》 ------------------------------------------------------------------
+def test_a_law_named_is_not_answered_by_another_with_a_similar_name():
+    docs = facts("law", title="劳动保障监察条例")
+    picks = [pick("本条例自2004年12月1日起施行。", "劳动保障监察条例")]
+    assert check(document_not_in_kb, "《监察法实施条例》是哪天开始施行的？", picks, docs) == \
+        Reason.DOCUMENT_NOT_IN_KB
+    for asked, title in (("监察法", "中华人民共和国监察法"), ("政协章程", "中国人民政治协商会议章程")):
+        assert check(document_not_in_kb, f"《{asked}》是哪天开始施行的？",
+                     [pick("本法自公布之日起施行。", title)], facts("law", title=title)) is None
+
+
+# ---- figures -----------------------------------------------------------------------------------
+def test_only_the_questions_own_figure_is_no_answer():
+    q = "那452场活动里有多少场是法律援助？"
+    assert check(only_stated, q, [pick("开展特色活动452场次")]) == Reason.ONLY_STATED
+    assert check(only_stated, q, [pick("特色活动452场次，其中法律援助60场")]) is None
+
+
+def test_a_count_in_another_unit_is_refused():
+    assert check(wrong_unit, "有多少名委员工作室？", [pick("已有44家工作室")]) == Reason.WRONG_UNIT
+    assert check(wrong_unit, "收到多少件提案？", [pick(OPENING)]) is None
+    assert check(wrong_unit, "应当在多少天内答复？", [pick("应当在十五日内答复")]) is None
+    assert check(wrong_unit, "开展了几种活动？", [pick("三大类")]) is None  # 种 is loose
+
+
+# ---- the quote -----------------------------------------------------------------------------------
+def test_a_long_sentence_is_trimmed_to_the_clauses_that_answer_verbatim():
+    text = ("会议强调，要坚持团结和民主两大主题，全年围绕中心工作开展协商167场次，"
+            "形成一批高质量成果，推动各项工作取得新进展，为现代化建设贡献力量，凝聚广泛共识，"
+            "汇聚各方智慧，展现新担当新作为")
+    c = trim(pick(text), analyze("开展了多少场次协商？"))
+    assert "167场次" in c.quote and c.quote in text and len(c.quote) < len(text)
