@@ -19,7 +19,7 @@ import numpy as np
 
 import bot.retrieval as retrieval
 from bot.hybrid import rrf
-from bot.question import analyze
+from bot.answering.analysis import analyze
 from cppcc_kb.settings import load_settings
 from evals.metrics import norm
 from evals.sets import load_set

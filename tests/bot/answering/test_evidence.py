@@ -87,7 +87,7 @@ def test_history_line_without_a_dated_line_is_none_and_the_event_is_the_nearest_
 
 # ---- the model ----------------------------------------------------------------------------------
 def test_exported_trees_score_as_lightgbm_does_and_survive_a_round_trip(tmp_path):
-    lgb = pytest.importorskip("lightgbm")
+    import lightgbm as lgb
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 3))
     y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int)
