@@ -316,6 +316,8 @@ def wrong_unit(q, picks, docs, doc_text):
     """'多少名委员' is not answered by '44家工作室': a count of the asked unit must be there."""
     if q.kind not in ("count", "duration") or q.unit not in lexicon().strict_units:
         return None
+    if q.unit not in q.text:
+        return None  # a follow-up's unit is borrowed ('那讲座呢？' after '…多少次？'): not asked
     if any(has_unit(p.quote, q.unit) for p in picks):
         return None
     return Reason.WRONG_UNIT, {"name": q.unit}

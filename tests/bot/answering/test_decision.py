@@ -131,3 +131,11 @@ def test_a_long_sentence_is_trimmed_to_the_clauses_that_answer_verbatim():
             "汇聚各方智慧，展现新担当新作为")
     c = trim(pick(text), analyze("开展了多少场次协商？"))
     assert "167场次" in c.quote and c.quote in text and len(c.quote) < len(text)
+
+
+def test_a_follow_ups_borrowed_unit_is_not_a_contradiction():
+    q = analyze("那讲座呢？", ["全年开展调研多少次？"])
+    assert q.followup and q.unit == "次"
+    assert wrong_unit(q, [pick("开展专题讲座66场次")], facts(), lambda d: "") is None
+    own = analyze("那讲座开展了多少次？", ["全年开展调研多少次？"])
+    assert wrong_unit(own, [pick("已有44家工作室")], facts(), lambda d: "")[0] == Reason.WRONG_UNIT
