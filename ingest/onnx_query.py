@@ -86,26 +86,14 @@ def onnx_query_encoder(model, folder: Path, prompt_name: str | None,
     normalisation) from `folder/QUERY_GRAPH` (or its int8 form), exported there first if
     missing; None when the model has another shape, the export fails, or its vectors disagree."""
     try:
-        hf, pooling = _parts(model)
-        if hf is None or pooling != "mean":
+        exported = _fp32_graph(model, folder, prompt_name)
+        if exported is None:
             return None
-        graph = folder / QUERY_GRAPH
-        if not graph.exists():
-            _export(hf, model.tokenizer, graph)
-        prefix = (getattr(model, "prompts", {}) or {}).get(prompt_name or "", "")
+        graph, prefix = exported
         encoder = OnnxQueryEncoder(None, model.tokenizer, prefix, model.max_seq_length, precision)
         if precision == "int8":  # calibrated on questions fed as the encoder will feed them
             graph = _quantized(graph, folder / QUERY_GRAPH_INT8, encoder.feed)
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        # Measured on one short question: 1 thread 20 ms, 2 threads 14.5 ms on idle cores; with
-        # one core busy, spinning threads lose (29 and 38 ms) and sleeping ones do not (20, 22).
-        options.intra_op_num_threads = min(2, os.cpu_count() or 1)
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        encoder.session = ort.InferenceSession(str(graph), options,
-                                               providers=["CPUExecutionProvider"])
+        encoder.session = _session(graph)
         if not _agrees(encoder, model, prompt_name, _AGREEMENT[precision]):
             log.warning("ONNX query graph %s disagrees with the model; queries stay on PyTorch",
                         graph)
@@ -121,16 +109,13 @@ def onnx_sentence_encoder(model, folder: Path, prompt_name: str | None
     """The plain int8 encoder for sentences, built once from the fp32 graph; None when it
     cannot be made or disagrees with the model (cosine < 0.99 on the probes)."""
     try:
-        hf, pooling = _parts(model)
-        if hf is None or pooling != "mean":
+        exported = _fp32_graph(model, folder, prompt_name)
+        if exported is None:
             return None
-        graph = folder / QUERY_GRAPH
-        if not graph.exists():
-            _export(hf, model.tokenizer, graph)
+        graph, prefix = exported
         target = folder / SENTENCE_GRAPH
         if not target.exists():
             _written_whole(target, lambda path: _quantize_plain(graph, path))
-        prefix = (getattr(model, "prompts", {}) or {}).get(prompt_name or "", "")
         encoder = OnnxQueryEncoder(_session(target), model.tokenizer, prefix, 128, "int8-plain")
         expected = model.encode(list(_PROBES), prompt_name=prompt_name,
                                 normalize_embeddings=True, convert_to_numpy=True,
@@ -154,10 +139,24 @@ def _quantize_plain(graph: Path, path: str) -> None:
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
 
+def _fp32_graph(model, folder: Path, prompt_name: str | None) -> tuple[Path, str] | None:
+    """The model's fp32 graph in `folder` (exported there first if missing) and the prompt
+    prefix its texts get; None when the model is not BERT → mean pooling → normalise."""
+    hf, pooling = _parts(model)
+    if hf is None or pooling != "mean":
+        return None
+    graph = folder / QUERY_GRAPH
+    if not graph.exists():
+        _export(hf, model.tokenizer, graph)
+    return graph, (getattr(model, "prompts", {}) or {}).get(prompt_name or "", "")
+
+
 def _session(graph: Path):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
+    # Measured on one short question: 1 thread 20 ms, 2 threads 14.5 ms on idle cores; with
+    # one core busy, spinning threads lose (29 and 38 ms) and sleeping ones do not (20, 22).
     options.intra_op_num_threads = min(2, os.cpu_count() or 1)
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
