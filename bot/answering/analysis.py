@@ -20,7 +20,7 @@ _serials = itertools.count(1)
 normalized = lru_cache(maxsize=8192)(normalize)
 _UNSEEN_WEIGHT = 2.0  # a word no passage contains: the member's phrasing more often than a topic
 _CONTEXT_WEIGHT = 0.3  # words of the earlier question count, less than the question's own
-_FIGURE_KINDS = frozenset({"count", "duration", "date", "year", "ratio", "article", "frequency"})
+FIGURE_KINDS = frozenset({"count", "duration", "date", "year", "ratio", "article", "frequency"})
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Analysis:
 
     @property
     def asks_figure(self) -> bool:
-        return self.kind in _FIGURE_KINDS
+        return self.kind in FIGURE_KINDS
 
     @property
     def asks_article_number(self) -> bool:
@@ -212,10 +212,6 @@ def _trim_edges(word: str, lex: Lexicon) -> str:
     return word
 
 
-_ASKING = re.compile(r"是谁|是多少|有多少|多少|几[个件家名条场篇次项位种类年天日月]?|什么|哪|多久|多长|"
-                     r"何时|怎么|如何|是否|吗")
-_COUNTED = re.compile(r"(?:个|名|件|家|条|场次|场|篇|次|项|位|种|类)?([\u4e00-\u9fff“”]{2,8})")
-_FUNCTION_CHARS = set("能会要可用来去得着把被让给就都还也才人上下里中")
 
 
 def focus_candidates(text: str, lex: Lexicon | None = None) -> list[tuple[str, str]]:
@@ -224,14 +220,14 @@ def focus_candidates(text: str, lex: Lexicon | None = None) -> list[tuple[str, s
     from ingest.tokens import pos_tags
 
     lex = lex or lexicon()
-    clauses = [c for c in lex.subquestion.split(text) if _ASKING.search(c)]
+    clauses = [c for c in lex.subquestion.split(text) if lex.asking.search(c)]
     if not clauses:
         return []
     clause = clauses[-1]
-    asking = _ASKING.search(clause)
+    asking = lex.asking.search(clause)
     out = []
     # '多少场次协商', '几家工作室': a noun right after the question word is what is counted.
-    after = _COUNTED.match(clause[asking.end():])
+    after = lex.counted.match(clause[asking.end():])
     if after and (asking.group(0).endswith("多少") or asking.group(0).startswith("几")):
         for word, flag in pos_tags(after.group(1).strip("“”"))[:1]:
             if len(word) >= 2 and word not in lex.generic and word not in STOPWORDS:
@@ -241,7 +237,7 @@ def focus_candidates(text: str, lex: Lexicon | None = None) -> list[tuple[str, s
         if (len(word) < 2 or word in lex.generic or word in lex.filler or word in STOPWORDS
                 or word in lex.question_words or word.isdigit()):
             continue
-        if len(word) == 2 and any(ch in _FUNCTION_CHARS for ch in word):
+        if len(word) == 2 and any(ch in lex.function_chars for ch in word):
             continue  # 能管, 人用: jieba's splits of speech, not topics
         out.append((word, flag))
     return out

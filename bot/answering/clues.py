@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from bot.answering.analysis import aliases, normalized, unit_chars
+from bot.answering.analysis import FIGURE_KINDS, aliases, normalized, unit_chars  # noqa: F401
 from bot.answering.lexicon import lexicon
 from bot.figures import find_figures
 
@@ -20,7 +20,6 @@ _YEAR = re.compile(r"(?:19|20)\d{2}年|[一二][〇○零一二三四五六七�
 _DURATION_UNIT = re.compile(r"^\s*(?:个)?(?:工作日|小时|分钟|日|天|个月|月|年|周)")
 _ARTICLE = re.compile(r"第[一二三四五六七八九十百零〇\d]+[条款号届次项]")
 _SKIP_AFTER_FIGURE = "余多个近约"
-FIGURE_KINDS = frozenset({"count", "duration", "date", "year", "ratio", "article", "frequency"})
 
 
 def term_coverage(text: str, weights: dict[str, float]) -> float:

@@ -17,6 +17,9 @@ class Lexicon:
     what: re.Pattern
     several: re.Pattern
     subquestion: re.Pattern
+    asking: re.Pattern  # any question word
+    counted: re.Pattern  # what follows 多少/几: measure word, then the thing counted
+    function_chars: frozenset[str]
     unit_asked: re.Pattern
     unit_aliases: dict[str, str]
     strict_units: frozenset[str]
@@ -63,7 +66,8 @@ def lexicon(path: Path = LEXICON_FILE) -> Lexicon:
     c = re.compile
     return Lexicon(
         kinds=tuple((kind, c(k[kind])) for kind in k["order"]), what=c(k["what"]),
-        several=c(k["several"]), subquestion=c(k["subquestion"]), unit_asked=c(u["asked"]),
+        several=c(k["several"]), subquestion=c(k["subquestion"]),
+        asking=c(k["asking"]), counted=c(k["counted"]), function_chars=frozenset(k["function_chars"]), unit_asked=c(u["asked"]),
         unit_aliases=dict(u["aliases"]), strict_units=frozenset(u["strict"]),
         year=c(t["year"]), version=c(t["version"]), latest=c(t["latest"]),
         earliest=c(t["earliest"]), events=tuple(law["events"]),
