@@ -122,13 +122,17 @@ class MemoEmbedder:
         self.inner, self.dim, self.name = inner, inner.dim, inner.name
         self.memo: dict = {}
 
-    def embed_passages(self, texts, batch_size=16):
+    def __getattr__(self, name):  # sentence vectors and the rest: the real embedder's own
+        return getattr(self.inner, name)
+
+    def embed_passages(self, texts, batch_size=16, precision="fp32"):
         import numpy as np
 
-        todo = [t for t in dict.fromkeys(texts) if ("p", t) not in self.memo]
-        for t, v in zip(todo, self.inner.embed_passages(todo, batch_size) if todo else []):
-            self.memo[("p", t)] = v
-        return np.array([self.memo[("p", t)] for t in texts], dtype=np.float32)
+        todo = [t for t in dict.fromkeys(texts) if ("p", precision, t) not in self.memo]
+        vectors = self.inner.embed_passages(todo, batch_size, precision) if todo else []
+        for t, v in zip(todo, vectors):
+            self.memo[("p", precision, t)] = v
+        return np.array([self.memo[("p", precision, t)] for t in texts], dtype=np.float32)
 
     def embed_query(self, text):
         if ("q", text) not in self.memo:

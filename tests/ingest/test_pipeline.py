@@ -30,9 +30,12 @@ class CountingEmbedder:
         self.inner, self.passages = inner, 0
         self.dim, self.name = inner.dim, inner.name
 
-    def embed_passages(self, texts, batch_size=16):
+    def __getattr__(self, name):  # sentence vectors and the rest: the real embedder's own
+        return getattr(self.inner, name)
+
+    def embed_passages(self, texts, batch_size=16, precision="fp32"):
         self.passages += len(texts)
-        return self.inner.embed_passages(texts, batch_size)
+        return self.inner.embed_passages(texts, batch_size, precision)
 
     def embed_query(self, text):
         return self.inner.embed_query(text)
