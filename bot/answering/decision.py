@@ -77,14 +77,31 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
         found = check(q, picks, docs, doc_text)
         if found:
             reason, names = found
-            return Decision((), reason, tuple(names.items()), ranked=tuple(ranked))
+            return Decision((), reason, tuple({**names, **unmentioned(q, ev)}.items()),
+                            ranked=tuple(ranked))
     row = judge_row(best, scores, ranked, len(picks) > 1)
     confidence = float(sigmoid(model.judge.raw(np.array([row]))[0]))
     if confidence < model.threshold:
-        return Decision((), Reason.LOW_CONFIDENCE, confidence=confidence, judged=tuple(row),
-                        ranked=tuple(ranked))
+        return Decision((), Reason.LOW_CONFIDENCE, tuple(unmentioned(q, ev).items()),
+                        confidence=confidence, judged=tuple(row), ranked=tuple(ranked))
     return Decision(tuple(trim(p, q) for p in picks), confidence=confidence, judged=tuple(row),
                     ranked=tuple(ranked))
+
+
+def unmentioned(q: Analysis, ev: Evidence) -> dict[str, str]:
+    """What a refusal can add for the member: the thing asked about (its focus, else its
+    weightiest own word) when no passage read mentions it. An explanation, never a reason —
+    members' own words are often not the documents'."""
+    framing = {str(y) for y in q.years} | set(q.places) | set(q.bodies) | set(q.titles)
+    weights = q.weight_of
+    asked = list(q.focus) + sorted((t for t in q.terms if t not in q.focus),
+                                   key=lambda t: -weights.get(t, 0.0))[:1]
+    texts = [s.context + s.text for s in ev.sources]
+    for term in asked:
+        if len(term) >= 2 and not any(f in term or term in f for f in framing) and \
+                not any(focus_found(term, t) for t in texts):
+            return {"missing": term}
+    return {}
 
 
 def rank(ev: Evidence, model: AnswerModel) -> tuple[list[Candidate], dict[int, float]]:

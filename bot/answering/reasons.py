@@ -40,13 +40,20 @@ _TEXT = {
 }
 
 
+_MISSING = "；检索到的资料中没有提到“{missing}”"
+
+
 def render(reason: Reason | str, **names: str) -> str:
-    """The reason as a sentence for members, with the names it mentions."""
+    """The reason as a sentence for members, with the names it mentions (and, when `missing`
+    is given, the asked-about word no passage read mentions)."""
     text = _TEXT[Reason(reason)]
     try:
-        return text.format(**names)
+        said = text.format(**names)
     except KeyError:  # a name not given: say the sentence without it
-        return text.split("，")[0].format_map(_Blank())
+        said = text.split("，")[0].format_map(_Blank())
+    if names.get("missing") and names["missing"] not in said:
+        said += _MISSING.format(missing=names["missing"])
+    return said
 
 
 class _Blank(dict):

@@ -139,3 +139,17 @@ def test_a_follow_ups_borrowed_unit_is_not_a_contradiction():
     assert wrong_unit(q, [pick("开展专题讲座66场次")], facts(), lambda d: "") is None
     own = analyze("那讲座开展了多少次？", ["全年开展调研多少次？"])
     assert wrong_unit(own, [pick("已有44家工作室")], facts(), lambda d: "")[0] == Reason.WRONG_UNIT
+
+
+# ---- what a refusal tells the member -----------------------------------------------------------
+def test_a_refusal_names_the_asked_thing_no_passage_mentions():
+    from bot.answering.decision import unmentioned
+    from bot.answering.evidence import Evidence
+
+    src = pick(OPENING, REPORT).source
+    ev = Evidence((src,), (), frozenset())
+    assert unmentioned(analyze("某市政协召开了几次全体会议？"), ev) == {"missing": "全体会议"}
+    assert unmentioned(analyze("某市政协全年提案有多少件？"), ev) == {}  # it is there
+    said = render(Reason.WRONG_UNIT, name="次", missing="全体会议")
+    assert said.startswith("资料中没有以“次”计的数字") and "没有提到“全体会议”" in said
+    assert "没有提到" not in render(Reason.LOW_CONFIDENCE)
