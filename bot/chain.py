@@ -150,8 +150,10 @@ class Bot:
             passages = by_cross_encoder(passages, turn.question, self.settings.reranker)
         ground = Grounding(self.kb, records)
         sources = sources_of(passages, turn.info, self._headers(turn.info, passages, ground))
+        # A follow-up's sentences are compared with the whole conversation's question (the
+        # blended search's own vector): '那协商呢？' alone says almost nothing.
         turn.evidence = gather(turn.info, sources, turn.named,
-                               self.search.vector_of(expand_query(turn.question)),
+                               self.search.vector_of(blended or expand_query(turn.question)),
                                basis_for(self.kb.embedder.name))
         turn.decision = decide(turn.info, turn.evidence, self.model, self._facts(records),
                                ground.doc_text)

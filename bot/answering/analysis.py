@@ -102,13 +102,26 @@ def _complete(q: Analysis, prev: Analysis) -> Analysis:
     """A follow-up inherits what it leaves out: the kind, unit, names and topic of the earlier
     question ('那2024年呢？' asks the same thing about another year)."""
     short_what = q.kind == "what" and len(q.terms) <= 3
+    # A year or place of its own replaces the earlier one ('那2024年呢？' is not about 2025).
+    replaced = ({str(y) for y in prev.years} if q.years else set()) | \
+        (set(prev.places) if q.places else set())
+    inherited = tuple(t for t in prev.terms if t not in q.terms
+                      and not any(r in t for r in replaced))
+    framing = {str(y) for y in q.years} | set(q.places) | set(q.bodies)
+    if q.terms and all(any(f in t or t in f for f in framing) for t in q.terms):
+        # Only a new year, place or body ('那2024年呢？', '济南呢？'): the same question about
+        # it, so the earlier question's topic is this one's own, at full weight.
+        q = replace(q, terms=q.terms + inherited, focus=q.focus or prev.focus,
+                    focus_is_noun=q.focus_is_noun if q.focus else prev.focus_is_noun,
+                    stated=q.stated or prev.stated)
+        inherited = ()
     return replace(
         q, kind=prev.kind if short_what else q.kind,
         unit=q.unit or (prev.unit if short_what else ""),
         bodies=tuple(dict.fromkeys(q.bodies + prev.bodies)), places=q.places or prev.places,
         titles=q.titles or prev.titles, years=q.years or prev.years,
         version_year=q.version_year or (prev.version_year if not q.years else 0),
-        context_terms=tuple(t for t in prev.terms if t not in q.terms))
+        context_terms=inherited)
 
 
 def _weight(df: int, n: int, seen: float = 0.0) -> float:

@@ -186,7 +186,10 @@ def test_followup_inherits_kind_names_and_topic_but_keeps_its_own_year():
     assert q.kind == "count"  # asked the same thing…
     assert q.years == (2024,)  # …about another year
     assert q.places == ("淄博",) and q.bodies == ("政协",)
-    assert "提案" in q.context_terms
+    # only the year is new: the earlier topic is this question's own, at full weight
+    assert "提案" in q.terms and q.context_terms == ()
+    assert q.weight_of["提案"] == analyze(PROPOSALS).weight_of["提案"]
+    assert "2025" not in q.terms
 
 
 def test_followup_with_its_own_question_keeps_its_kind_and_unit():
