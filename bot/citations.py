@@ -6,7 +6,7 @@ import re
 
 from bot.answer import NOT_FOUND, Answer, Citation
 from bot.answering.evidence import Candidate
-from bot.figures import untraced_figures
+from bot.figures import find_figures, untraced_figures
 from bot.retrieval import Passage
 from ingest.splitter import sentence_spans
 
@@ -119,9 +119,13 @@ def combine(parts: list[Answer], labels: list[str]) -> Answer:
         first.note = "；".join(dict.fromkeys(p.note for p in parts if p.note))
         return first
     lines, citations, problems = [], [], []
-    for part, label in zip(parts, labels):
+    for i, (part, label) in enumerate(zip(parts, labels), 1):
         if part.abstained:
-            lines.append(f"关于“{label}”：{NOT_FOUND}")
+            # Named by its words, or by its place when they hold a figure: an answer shows no
+            # figure its citations do not hold, not even one echoed from the question.
+            named = (f"“{label}”" if not find_figures(label) else "前一问" if i == 1
+                     else "后一问" if i == len(parts) else "其中一问")
+            lines.append(f"关于{named}：{NOT_FOUND}")
             continue
         offset = len(citations)
         lines.append(_MARKER.sub(lambda m: f"[{int(m.group(1)) + offset}]", part.answer))

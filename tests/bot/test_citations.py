@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from bot.answer import NOT_FOUND, Answer, Citation
+from evals.metrics import shown_untraced
 from bot.citations import (build_citations, check, combine, llm_answer, untraced_names,
                            verify_llm_answer)
 from bot.answering.evidence import FEATURES, Candidate, Source
@@ -198,7 +199,10 @@ def test_combine_says_which_part_was_not_found():
     combined = combine([part("全年636件提案承载民意"), missing, part("国旗应当每日升挂。", FLAG)],
                        ["2025年提案", "2024年提案", "国旗"])
     lines = combined.answer.split("\n")
-    assert lines[1] == f"关于“2024年提案”：{NOT_FOUND}"
+    assert lines[1] == f"关于其中一问：{NOT_FOUND}"  # its words hold a figure no citation holds
+    assert shown_untraced(combined.to_dict()) == []  # the eval's independent check
+    named = combine([part("全年636件提案承载民意"), missing], ["提案", "委员工作室"])
+    assert named.answer.split("\n")[1] == f"关于“委员工作室”：{NOT_FOUND}"
     assert lines[2].endswith("[2]")  # numbering skips the part without citations
     assert [c.n for c in combined.citations] == [1, 2]
     assert combined.note == "资料中没有2024年的相关内容"
