@@ -33,6 +33,7 @@ class Analysis:
     years: tuple[int, ...] = ()
     version_year: int = 0  # the question asks about the version of this year
     titles: tuple[str, ...] = ()  # names in 《》
+    laws: tuple[str, ...] = ()  # laws named without 《》, as their last 16 characters at most
     places: tuple[str, ...] = ()
     bodies: tuple[str, ...] = ()
     terms: tuple[str, ...] = ()  # the question's own content words
@@ -92,7 +93,8 @@ def _read(text: str, lex: Lexicon, known: Callable[[str], bool]) -> Analysis:
         else "",
         unit=unit.group(2) if unit else "", years=years,
         version_year=years[0] if years and lex.version.search(text) else 0,
-        titles=tuple(re.findall(r"《([^》]{2,40})》", text)), places=tuple(places_in(text, lex)),
+        titles=tuple(re.findall(r"《([^》]{2,40})》", text)), laws=tuple(laws_named(text, lex)),
+        places=tuple(places_in(text, lex)),
         bodies=tuple(bodies_named(text, lex)), terms=tuple(content_terms(text, lex)),
         focus=tuple(focus), focus_is_noun=is_noun, stated=tuple(stated_figures(text)),
         several=len(kinds) > 1 or bool(lex.several.search(text)))
@@ -119,7 +121,8 @@ def _complete(q: Analysis, prev: Analysis) -> Analysis:
         q, kind=prev.kind if short_what else q.kind,
         unit=q.unit or (prev.unit if short_what else ""),
         bodies=tuple(dict.fromkeys(q.bodies + prev.bodies)), places=q.places or prev.places,
-        titles=q.titles or prev.titles, years=q.years or prev.years,
+        titles=q.titles or prev.titles, laws=q.laws or (() if q.titles else prev.laws),
+        years=q.years or prev.years,
         version_year=q.version_year or (prev.version_year if not q.years else 0),
         context_terms=inherited)
 
@@ -174,6 +177,44 @@ def places_in(text: str, lex: Lexicon | None = None) -> list[str]:
         if flag == "ns" and named and len(stem) >= 2 and stem not in lex.not_places:
             found.append(stem)
     return list(dict.fromkeys(found))
+
+
+def laws_named(text: str, lex: Lexicon | None = None) -> list[str]:
+    """Laws a question names without 《》: '按国旗法，…' -> 国旗法 (with what stands before it,
+    up to 16 characters, less a leading 按/依照…; `names_law` reads its ends)."""
+    lex = lex or lexicon()
+    bare = re.sub(r"《[^》]*》", "，", text)
+    found = []
+    for end_word in lex.name_ends:
+        for m in re.finditer(re.escape(end_word), bare):
+            if lex.name_goes_on.match(bare, m.end()):
+                continue
+            run = re.search(r"[\u4e00-\u9fff]{1,16}$", bare[:m.end()])
+            name = lex.name_lead.sub("", lex.name_joins.split(run.group())[-1]) if run else ""
+            if len(name) >= lex.name_shortest[end_word] and \
+                    name[-len(end_word) - 1:] not in lex.not_names:
+                found.append(name)
+    return list(dict.fromkeys(found))
+
+
+def names_law(name: str, title: str, lex: Lexicon | None = None) -> bool:
+    """Does a law named in a question without 《》 ('…按国旗法') mean the document `title`?
+    Some end of the name, at least `name_shortest` characters, stands in the title — whole
+    when short (宪法 in 中华人民共和国宪法), its characters in order when longer (最高法 ->
+    最高人民法院…)."""
+    lex = lex or lexicon()
+    end_word = next((e for e in lex.name_ends if name.endswith(e)), "")
+    shortest = lex.name_shortest.get(end_word, 2)
+    for size in range(shortest, len(name) + 1):
+        end = name[-size:]
+        if end in title or (size >= shortest + 1 and _in_order(end, title)):
+            return True
+    return False
+
+
+def _in_order(short: str, long: str) -> bool:
+    rest = iter(long)
+    return all(ch in rest for ch in short)
 
 
 def bodies_named(text: str, lex: Lexicon | None = None) -> list[str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from bot.answering.analysis import Analysis, focus_found, mentions_body
+from bot.answering.analysis import Analysis, focus_found, mentions_body, names_law
 from bot.answering.clues import (FIGURE_KINDS, fits_kind, focus_near_figure, has_unit,
                                  term_coverage)
 from bot.answering.evidence import FEATURES, Candidate, Evidence, Source
@@ -251,6 +251,17 @@ def document_not_in_kb(q, picks, docs, doc_text):
     return None
 
 
+def law_not_in_kb(q, picks, docs, doc_text):
+    """A law named without 《》 ('按国旗法，…') that no document of the knowledge base is."""
+    titles = [f.title for f in docs.values()]
+    for name in q.laws:
+        if titles and not any(names_law(name, t) for t in titles):
+            other = next((docs[p.source.doc_id].title for p in picks if p.source.doc_id in docs),
+                         "")
+            return Reason.DOCUMENT_NOT_IN_KB, {"name": name, "other": other}
+    return None
+
+
 def rule_from_news(q, picks, docs, doc_text):
     kinds = {docs[p.source.doc_id].kind for p in picks if p.source.doc_id in docs}
     if lexicon().normative.search(q.text) and kinds and kinds <= {"news"}:
@@ -340,7 +351,7 @@ def wrong_unit(q, picks, docs, doc_text):
     return Reason.WRONG_UNIT, {"name": q.unit}
 
 
-_HARD_CHECKS = (document_not_in_kb, rule_from_news, other_body, national_vs_local, place_missing,
+_HARD_CHECKS = (document_not_in_kb, law_not_in_kb, rule_from_news, other_body, national_vs_local, place_missing,
                 year_or_version_missing, only_stated, wrong_unit)
 
 

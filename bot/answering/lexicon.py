@@ -32,6 +32,12 @@ class Lexicon:
     history_words: re.Pattern
     normative: re.Pattern
     article_ref: re.Pattern
+    name_ends: tuple[str, ...]
+    name_goes_on: re.Pattern
+    not_names: frozenset[str]
+    name_shortest: dict[str, int]
+    name_lead: re.Pattern
+    name_joins: re.Pattern
     place_suffix: re.Pattern
     provinces: frozenset[str]
     not_places: frozenset[str]
@@ -73,6 +79,9 @@ def lexicon(path: Path = LEXICON_FILE) -> Lexicon:
         earliest=c(t["earliest"]), events=tuple(law["events"]),
         event_synonyms=dict(law["event_synonyms"]), history_words=c(law["history_words"]),
         normative=c(law["normative"]), article_ref=c(law["article_ref"]),
+        name_ends=tuple(law["name_ends"]), name_goes_on=c(law["name_goes_on"]),
+        not_names=frozenset(law["not_names"]), name_shortest=dict(law["name_shortest"]),
+        name_lead=c(law["name_lead"]), name_joins=c(law["name_joins"]),
         place_suffix=c(pl["suffix"]), provinces=frozenset(pl["provinces"]),
         not_places=frozenset(pl["not_places"]), national=c(pl["national"]),
         bodies={name: tuple(aliases) for name, aliases in b["names"].items()},

@@ -7,7 +7,8 @@ import pytest
 
 from bot.answering.analysis import (aliases, analyze, bodies_named, choose_focus,
                                     content_terms, expand_query, focus_candidates, focus_found,
-                                    is_followup, places_in, question_kinds, split_subquestions,
+                                    is_followup, laws_named, names_law, places_in,
+                                    question_kinds, split_subquestions,
                                     stated_figures, unit_chars)
 
 
@@ -237,3 +238,26 @@ def test_aliases_are_the_terms_as_documents_write_them():
     assert "全国人民代表大会" in aliases("全国人大")
     assert "人民代表大会代表" in aliases("人大代表")
     assert aliases("国旗") == ()
+
+
+# ---- laws named without 《》 --------------------------------------------------------------------
+@pytest.mark.parametrize("question, laws", [
+    ("按国旗法，哪些人士逝世时下半旗？", ["国旗法"]),
+    ("国旗法和国歌法分别是从哪天开始施行的？", ["国旗法", "国歌法"]),
+    ("宪法规定公民年满多少岁才有选举权？", ["宪法"]),  # 法 then 规定: the name ends there
+    ("公职人员政务处分法规定的处分有几种？", ["公职人员政务处分法"]),
+    ("中华人民共和国国旗法规定了什么？", ["中华人民共和国国旗法"]),  # 共和国 is no join
+    ("人民法院应当依法审理吗？", []),  # 法院 goes on; 依法 is an everyday word
+    ("有什么办法解决？", []),
+    ("该条例从哪天起施行？", []),  # 条例 alone names no law
+])
+def test_laws_named_without_brackets(question, laws):
+    assert laws_named(question) == laws
+
+
+def test_a_bare_law_name_means_the_title_its_end_stands_in():
+    assert names_law("国旗法", "中华人民共和国国旗法")
+    assert not names_law("国旗法", "中华人民共和国国歌法")
+    assert names_law("最高法", "最高人民法院关于审理企业破产案件若干问题的规定")  # in order
+    assert names_law("国企管理人员处分条例", "国有企业管理人员处分条例")
+    assert not names_law("社会团体登记管理条例", "信访工作条例")  # 条例 alone is no name

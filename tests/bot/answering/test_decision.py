@@ -153,3 +153,16 @@ def test_a_refusal_names_the_asked_thing_no_passage_mentions():
     said = render(Reason.WRONG_UNIT, name="次", missing="全体会议")
     assert said.startswith("资料中没有以“次”计的数字") and "没有提到“全体会议”" in said
     assert "没有提到" not in render(Reason.LOW_CONFIDENCE)
+
+
+def test_a_law_named_without_brackets_that_the_kb_lacks_is_refused():
+    from bot.answering.decision import law_not_in_kb
+
+    held = {**facts("law", title="中华人民共和国国歌法", doc_id="anthem"),
+            **facts("law", title="中华人民共和国宪法", doc_id="constitution")}
+    anthem = [pick("第四条 在下列场合，应当奏唱国歌", "中华人民共和国国歌法", "anthem")]
+    assert check(law_not_in_kb, "按国旗法，哪些场合应当升挂国旗？", anthem, held) == \
+        Reason.DOCUMENT_NOT_IN_KB
+    assert check(law_not_in_kb, "按国歌法，哪些场合应当奏唱国歌？", anthem, held) is None
+    assert check(law_not_in_kb, "解释宪法这项职权归哪个机关？", anthem, held) is None
+    assert check(law_not_in_kb, "哪些场合应当奏唱国歌？", anthem, held) is None  # names none
