@@ -180,8 +180,10 @@ def places_in(text: str, lex: Lexicon | None = None) -> list[str]:
 
 
 def laws_named(text: str, lex: Lexicon | None = None) -> list[str]:
-    """Laws a question names without 《》: '按国旗法，…' -> 国旗法 (with what stands before it,
-    up to 16 characters, less a leading 按/依照…; `names_law` reads its ends)."""
+    """Laws a question names without 《》: '按国旗法，…', '监督法最近一次修正…' -> 国旗法, 监督法
+    (with what stands before it, up to 16 characters, less a leading 按/依照…; `names_law` reads
+    its ends). Only where the question says it is a law (a leading 按/依照, or 规定, 第…条,
+    修正, 施行… after it): 氨碱法 and 法国 name no law."""
     lex = lex or lexicon()
     bare = re.sub(r"《[^》]*》", "，", text)
     found = []
@@ -190,8 +192,10 @@ def laws_named(text: str, lex: Lexicon | None = None) -> list[str]:
             if lex.name_goes_on.match(bare, m.end()):
                 continue
             run = re.search(r"[\u4e00-\u9fff]{1,16}$", bare[:m.end()])
-            name = lex.name_lead.sub("", lex.name_joins.split(run.group())[-1]) if run else ""
-            if len(name) >= lex.name_shortest[end_word] and \
+            piece = lex.name_joins.split(run.group())[-1] if run else ""
+            name = lex.name_lead.sub("", piece)
+            said_law = name != piece or lex.name_cue.search(bare[m.end():]) is not None
+            if said_law and len(name) >= lex.name_shortest[end_word] and \
                     name[-len(end_word) - 1:] not in lex.not_names:
                 found.append(name)
     return list(dict.fromkeys(found))
@@ -199,15 +203,15 @@ def laws_named(text: str, lex: Lexicon | None = None) -> list[str]:
 
 def names_law(name: str, title: str, lex: Lexicon | None = None) -> bool:
     """Does a law named in a question without 《》 ('…按国旗法') mean the document `title`?
-    Some end of the name, at least `name_shortest` characters, stands in the title — whole
-    when short (宪法 in 中华人民共和国宪法), its characters in order when longer (最高法 ->
-    最高人民法院…)."""
+    Some end of the name, at least `name_shortest` characters, stands in the title, whole or
+    with its characters in order (国旗法 in 中华人民共和国国旗法; 最高法 -> 最高人民法院…; but
+    处分条例 whole: 条例 is in every regulation's title)."""
     lex = lex or lexicon()
     end_word = next((e for e in lex.name_ends if name.endswith(e)), "")
     shortest = lex.name_shortest.get(end_word, 2)
     for size in range(shortest, len(name) + 1):
         end = name[-size:]
-        if end in title or (size >= shortest + 1 and _in_order(end, title)):
+        if end in title or (size > shortest or end_word == "法") and _in_order(end, title):
             return True
     return False
 
