@@ -242,7 +242,16 @@ def _date_key(line: str) -> tuple[int, int, int]:
 
 # ---- the hard checks: the evidence contradicts the question ------------------------------------
 def document_not_in_kb(q, picks, docs, doc_text):
-    """《X》 named in the question, and the evidence comes from documents none of which is X."""
+    """《X》 named in the question, and the evidence comes from documents none of which is X;
+    or X is a law or rule (its name says so) that no document of the knowledge base is — a
+    law quoting 《民事诉讼法》 does not answer what 《民事诉讼法》 says."""
+    held = [f.title for f in docs.values()]
+    for name in q.titles:
+        if name.endswith(lexicon().document_ends) and held and \
+                not any(names_document(name, t) for t in held):
+            other = next((docs[p.source.doc_id].title for p in picks if p.source.doc_id in docs),
+                         "")
+            return Reason.DOCUMENT_NOT_IN_KB, {"name": name, "other": other}
     titles = [docs[p.source.doc_id].title for p in picks if p.source.doc_id in docs]
     passages = " ".join(p.source.text for p in picks)
     if q.titles and titles and not any(

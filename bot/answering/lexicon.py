@@ -39,6 +39,7 @@ class Lexicon:
     name_lead: re.Pattern
     name_joins: re.Pattern
     name_cue: re.Pattern
+    document_ends: tuple[str, ...]
     place_suffix: re.Pattern
     provinces: frozenset[str]
     not_places: frozenset[str]
@@ -83,7 +84,7 @@ def lexicon(path: Path = LEXICON_FILE) -> Lexicon:
         name_ends=tuple(law["name_ends"]), name_goes_on=c(law["name_goes_on"]),
         not_names=frozenset(law["not_names"]), name_shortest=dict(law["name_shortest"]),
         name_lead=c(law["name_lead"]), name_joins=c(law["name_joins"]),
-        name_cue=c(law["name_cue"]),
+        name_cue=c(law["name_cue"]), document_ends=tuple(law["document_ends"]),
         place_suffix=c(pl["suffix"]), provinces=frozenset(pl["provinces"]),
         not_places=frozenset(pl["not_places"]), national=c(pl["national"]),
         bodies={name: tuple(aliases) for name, aliases in b["names"].items()},

@@ -110,6 +110,17 @@ def test_a_law_named_is_not_answered_by_another_with_a_similar_name():
                      [pick("本法自公布之日起施行。", title)], facts("law", title=title)) is None
 
 
+def test_a_law_in_brackets_the_kb_lacks_is_not_answered_by_one_that_quotes_it():
+    docs = facts("law", title="中华人民共和国行政诉讼法")
+    quoting = [pick("人民法院审理行政案件，本法没有规定的，适用《中华人民共和国民事诉讼法》的"
+                    "相关规定。", "中华人民共和国行政诉讼法")]
+    assert check(document_not_in_kb, "按《民事诉讼法》，法院应当在几日内立案？", quoting, docs) == \
+        Reason.DOCUMENT_NOT_IN_KB
+    # a book or a song is not a document: a passage naming it may well answer
+    book = [pick("《唐文粹》由姚铉编成。", "姚铉")]
+    assert check(document_not_in_kb, "《唐文粹》是由谁编著的？", book, facts(title="姚铉")) is None
+
+
 # ---- figures -----------------------------------------------------------------------------------
 def test_only_the_questions_own_figure_is_no_answer():
     q = "那452场活动里有多少场是法律援助？"
