@@ -359,7 +359,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="measure only")
     parser.add_argument("--limit", type=int, default=0,
                         help="at most this many questions per set and fold (a quick look)")
+    parser.add_argument("--balance", type=float, default=None,
+                        help=f"weigh every knowledge base alike (1) or every question (0); "
+                             f"default {KB_BALANCE}")
     args = parser.parse_args(argv)
+    if args.balance is not None:
+        globals()["KB_BALANCE"] = args.balance
     run([tuple(s) for s in args.set], args.folds, None if args.no_write else args.out,
         args.report, log=lambda m: print(m, file=sys.stderr, flush=True), limit=args.limit)
     return 0

@@ -28,7 +28,7 @@ _MAX_QUOTE_WORDS = 150  # a rule or a name is read in its whole sentence
 _CLAUSE = re.compile(r"[，,；;：:]")
 _HISTORY_DATE = re.compile(r"((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日")
 _SECOND = 0.5  # a second sentence must cover this share of what the first leaves out
-JUDGE_FEATURES = FEATURES + ("score", "lead", "second_part")
+JUDGE_FEATURES = FEATURES + ("score", "lead", "second_part", "dated")
 
 
 @dataclass(frozen=True)
@@ -67,19 +67,20 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
     if not ev.candidates:
         return Decision((), Reason.NO_PASSAGES)
     ranked, scores = rank(ev, model)
-    best = ranked[0]
+    best = list_item(ranked, ranked[0])
     if q.asks_article_number:
         best = first_provision(ranked, scores, best, q)
     picks = [best] + second_part(q, ranked, scores, best)
     if q.kind in ("date", "year") and lexicon().history_words.search(q.text):
         picks = dated_picks(q, ranked, picks, ev)
+    dated = picks[0].source.header and picks[0] is not best
     for check in _HARD_CHECKS:
         found = check(q, picks, docs, doc_text)
         if found:
             reason, names = found
             return Decision((), reason, tuple({**names, **unmentioned(q, ev)}.items()),
                             ranked=tuple(ranked))
-    row = judge_row(best, scores, ranked, len(picks) > 1)
+    row = judge_row(best, scores, ranked, len(picks) > 1, dated)
     confidence = float(sigmoid(model.judge.raw(np.array([row]))[0]))
     if confidence < model.threshold:
         return Decision((), Reason.LOW_CONFIDENCE, tuple(unmentioned(q, ev).items()),
@@ -113,12 +114,14 @@ def rank(ev: Evidence, model: AnswerModel) -> tuple[list[Candidate], dict[int, f
 
 
 def judge_row(best: Candidate, scores: dict[int, float], ranked: list[Candidate],
-              two_parts: bool) -> list[float]:
+              two_parts: bool, dated: bool = False) -> list[float]:
     """The judge's inputs: the chosen candidate's features, its score, its lead over the best
-    other sentence, and whether a second part was added."""
+    other sentence, whether a second part was added, and whether the answer is a line of a
+    law's history chosen by the event asked."""
     score = scores[id(best)]
     others = [scores[id(c)] for c in ranked if c.quote != best.quote]
-    return [*best.features, score, score - max(others, default=score - 10.0), float(two_parts)]
+    return [*best.features, score, score - max(others, default=score - 10.0), float(two_parts),
+            float(dated)]
 
 
 # ---- choosing -----------------------------------------------------------------------------------
@@ -142,6 +145,15 @@ def second_part(q: Analysis, ranked: list[Candidate], scores: dict[int, float],
         if term_coverage(c.source.context + c.lead_text + c.quote, missing) >= _SECOND:
             return [c]
     return []
+
+
+def list_item(ranked: list[Candidate], best: Candidate) -> Candidate:
+    """A list's lead ('下列人士逝世，下半旗志哀：') says what follows, not what it is: its best
+    item answers, shown with the lead."""
+    if not best.quote.endswith(("：", ":")):
+        return best
+    lead = (best.start, best.end)
+    return next((c for c in ranked if c.source is best.source and c.lead == lead), best)
 
 
 def first_provision(ranked: list[Candidate], scores: dict[int, float], best: Candidate,

@@ -177,3 +177,18 @@ def test_a_law_named_without_brackets_that_the_kb_lacks_is_refused():
     assert check(law_not_in_kb, "按国歌法，哪些场合应当奏唱国歌？", anthem, held) is None
     assert check(law_not_in_kb, "解释宪法这项职权归哪个机关？", anthem, held) is None
     assert check(law_not_in_kb, "哪些场合应当奏唱国歌？", anthem, held) is None  # names none
+
+
+def test_a_lists_lead_is_answered_by_its_best_item_shown_with_it():
+    from bot.answering.decision import list_item
+
+    text = "第十五条 下列人士逝世，下半旗志哀：（一）中华人民共和国主席；（二）中国人民政治协商会议全国委员会主席；"
+    p = Passage("c1", text, {"doc_id": "d1", "title": "国旗法"})
+    src = Source(0, text, "国旗法", "d1", p)
+    lead_end = text.index("：") + 1
+    lead = Candidate(src, 0, lead_end, None, tuple(0.0 for _ in FEATURES))
+    second = text.index("（二）")
+    items = [Candidate(src, second, len(text), (0, lead_end), tuple(0.0 for _ in FEATURES)),
+             Candidate(src, lead_end, second, (0, lead_end), tuple(0.0 for _ in FEATURES))]
+    assert list_item([lead, *items], lead) is items[0]  # the best-ranked item of that lead
+    assert list_item(items, items[1]) is items[1]  # an item, or any sentence, stays itself
