@@ -2,6 +2,20 @@
 
     python -m evals.fit_answerer --set KB_DIR SET.jsonl [--set KB_DIR SET2.jsonl ...]
         [--out bot/answering/model.json] [--report evals/fit_report.json] [--folds 5]
+        [--limit N] [--balance B]
+
+The shipped model.json, from a clean checkout (knowledge bases first, ~15 minutes on 2 cores):
+
+    cppcc-kb --data kbs/cmrc ingest ../shared/qa/cmrc2018/docs
+    cppcc-kb --data kbs/corpus ingest ../shared/corpus
+    python -m evals.heldout ../shared/scale/laws ../shared/evals/scale_dev.jsonl > laws.txt
+    cppcc-kb --data kbs/laws ingest ../shared/corpus $(cat laws.txt)
+    python -m evals.fit_answerer --limit 200 --balance 1 \
+        --set kbs/cmrc ../shared/qa/cmrc2018/questions.jsonl \
+        --set kbs/corpus ../shared/evals/policy_dev.jsonl \
+        --set kbs/corpus ../shared/evals/seed_dev.jsonl \
+        --set kbs/corpus evals/sets/cppcc_dev.jsonl \
+        --set kbs/laws ../shared/evals/scale_dev.jsonl --report evals/fit_report.json
 
 Each `--set` is a knowledge base and a question set over it (e.g. the CMRC articles and their
 questions; `../shared/corpus` + `../shared/scale/laws` and scale_dev). Every split is by
@@ -277,6 +291,7 @@ def run(sets: list[tuple[Path, Path]], folds: int, out: Path | None, report: Pat
     threshold = best_threshold(all_probs, all_right, all_answerable,
                                kb_weights([it for f in range(folds) for it in judge_data[f][0]]))
     about = {"fitted_by": "python -m evals.fit_answerer", "folds": folds, "seed": SEED,
+             "limit": limit, "balance": KB_BALANCE, "judge": JUDGE_KIND,
              "sets": [{"kb": str(k), "set": str(s)} for k, s in sets],
              "questions": len(items), "threshold_by_fold": thresholds,
              "held_out": held_out, "calibration": calibration(all_probs, all_right),

@@ -70,3 +70,37 @@ def held_out_set(questions: list[Question], fold: int, k: int = FOLDS,
 def doc_ids_named(records: dict, names: set[str] | frozenset[str]) -> set[str]:
     """The ids of the documents whose source file has one of these names."""
     return {d for d, r in records.items() if PurePath(r.source).name in names}
+
+
+def law_subset(laws: list[PurePath], named: set[str], others: int) -> list[PurePath]:
+    """The laws a question set is about (`named`: file names) and `others` more, the first by
+    sha256 of the file name: a knowledge base of laws small enough to fit on, large enough that
+    a law left out has neighbours that look like it."""
+    about = [p for p in laws if p.name in named]
+    rest = sorted((p for p in laws if p.name not in named),
+                  key=lambda p: hashlib.sha256(p.name.encode()).hexdigest())
+    return about + rest[:others]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m evals.heldout LAWS_DIR SET.jsonl [OTHERS]: the files of the law subset, one per
+    line (for `cppcc-kb ingest`)."""
+    import sys
+    from pathlib import Path
+
+    from evals.sets import load_set
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) not in (2, 3):
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    questions, _ = load_set(Path(args[1]))
+    named = {PurePath(s).name for q in questions for s in q.sources}
+    for p in law_subset(sorted(Path(args[0]).rglob("*.md")), named,
+                        int(args[2]) if len(args) == 3 else 150):
+        print(p)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

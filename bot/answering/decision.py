@@ -80,7 +80,7 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
             reason, names = found
             return Decision((), reason, tuple({**names, **unmentioned(q, ev)}.items()),
                             ranked=tuple(ranked))
-    row = judge_row(best, scores, ranked, len(picks) > 1, dated)
+    row = judge_row(best, scores, ranked, len(picks) > 1, dated, stands_for=ranked[0])
     confidence = float(sigmoid(model.judge.raw(np.array([row]))[0]))
     if confidence < model.threshold:
         return Decision((), Reason.LOW_CONFIDENCE, tuple(unmentioned(q, ev).items()),
@@ -114,12 +114,15 @@ def rank(ev: Evidence, model: AnswerModel) -> tuple[list[Candidate], dict[int, f
 
 
 def judge_row(best: Candidate, scores: dict[int, float], ranked: list[Candidate],
-              two_parts: bool, dated: bool = False) -> list[float]:
+              two_parts: bool, dated: bool = False, stands_for: Candidate | None = None
+              ) -> list[float]:
     """The judge's inputs: the chosen candidate's features, its score, its lead over the best
     other sentence, whether a second part was added, and whether the answer is a line of a
-    law's history chosen by the event asked."""
-    score = scores[id(best)]
-    others = [scores[id(c)] for c in ranked if c.quote != best.quote]
+    law's history chosen by the event asked. A list item chosen for its lead (`stands_for`)
+    is scored as the lead was: the two are one answer."""
+    shown = {best.quote} | ({stands_for.quote} if stands_for is not None else set())
+    score = max(scores[id(best)], scores[id(stands_for)] if stands_for is not None else -1e9)
+    others = [scores[id(c)] for c in ranked if c.quote not in shown]
     return [*best.features, score, score - max(others, default=score - 10.0), float(two_parts),
             float(dated)]
 
