@@ -35,7 +35,6 @@ class Analysis:
     titles: tuple[str, ...] = ()  # names in 《》
     laws: tuple[str, ...] = ()  # laws named without 《》, as their last 16 characters at most
     places: tuple[str, ...] = ()
-    verbs: tuple[str, ...] = ()  # words jieba tags as verbs (收到, 开展): they narrow no topic
     bodies: tuple[str, ...] = ()
     terms: tuple[str, ...] = ()  # the question's own content words
     context_terms: tuple[str, ...] = ()  # a follow-up's words inherited from the earlier question
@@ -83,12 +82,9 @@ def analyze(question: str, history: list[str] | tuple[str, ...] = (),
 
 
 def _read(text: str, lex: Lexicon, known: Callable[[str], bool]) -> Analysis:
-    from ingest.tokens import pos_tags
-
     kinds = tuple(question_kinds(text, lex))
     unit = lex.unit_asked.search(text)
     years = tuple(sorted({int(y) for y in lex.year.findall(text)}))
-    tags = pos_tags(text)  # once: places and verbs both read them
     candidates = focus_candidates(text, lex)
     focus, is_noun = choose_focus(candidates, known, lex)
     return Analysis(
@@ -98,7 +94,7 @@ def _read(text: str, lex: Lexicon, known: Callable[[str], bool]) -> Analysis:
         unit=unit.group(2) if unit else "", years=years,
         version_year=years[0] if years and lex.version.search(text) else 0,
         titles=tuple(re.findall(r"《([^》]{2,40})》", text)), laws=tuple(laws_named(text, lex)),
-        places=tuple(places_in(text, lex, tags)), verbs=tuple(w for w, f in tags if f == "v"),
+        places=tuple(places_in(text, lex)),
         bodies=tuple(bodies_named(text, lex)), terms=tuple(content_terms(text, lex)),
         focus=tuple(focus), focus_is_noun=is_noun, stated=tuple(stated_figures(text)),
         several=len(kinds) > 1 or bool(lex.several.search(text)))
@@ -169,15 +165,13 @@ def unit_chars(unit: str, lex: Lexicon | None = None) -> str:
 
 
 # ---- names -------------------------------------------------------------------------------------
-def places_in(text: str, lex: Lexicon | None = None,
-              tags: list[tuple[str, str]] | None = None) -> list[str]:
-    """Place names (jieba's `ns`), as stems: 淄博市 -> 淄博, so 'our city' texts still match.
-    `tags`: the text's (word, part of speech) pairs when already made."""
+def places_in(text: str, lex: Lexicon | None = None) -> list[str]:
+    """Place names (jieba's `ns`), as stems: 淄博市 -> 淄博, so 'our city' texts still match."""
     from ingest.tokens import pos_tags
 
     lex = lex or lexicon()
     found = []
-    for word, flag in tags if tags is not None else pos_tags(text):
+    for word, flag in pos_tags(text):
         stem = lex.place_suffix.sub("", word)
         named = stem != word or stem in lex.provinces  # 淄博市, 山东 — not jieba's guesses
         if flag == "ns" and named and len(stem) >= 2 and stem not in lex.not_places:

@@ -209,11 +209,10 @@ class _Asked:
 
 
 def _asks_whole(q: Analysis) -> bool:
-    """A count asked of a body's year with no narrower topic ('2025年收到多少件提案' — a verb
-    narrows nothing): the year's total answers it."""
+    """A count asked of a body's year with no narrower topic: the year's total answers it."""
     framing = {str(y) for y in q.years} | set(q.places) | set(q.bodies)
     return q.kind == "count" and bool(q.focus) and all(
-        t in q.focus or t in q.verbs or any(f in t for f in framing) for t in q.terms)
+        t in q.focus or any(f in t for f in framing) for t in q.terms)
 
 
 @lru_cache(maxsize=4096)
