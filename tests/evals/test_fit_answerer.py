@@ -1,0 +1,50 @@
+"""The fitting script's pure parts: how every knowledge base is weighed, and how the refusal
+threshold is read off held-out judgements."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from evals import fit_answerer
+from evals.fit_answerer import best_threshold, calibration, kb_weights
+
+
+def test_the_threshold_refuses_where_answers_are_mostly_wrong():
+    rng = np.random.default_rng(0)
+    probs = rng.random(2000)
+    right = rng.random(2000) < probs  # calibrated: p says how often it is right
+    answerable = np.ones(2000, dtype=bool)
+    t = best_threshold(probs, right, answerable, np.ones(2000))
+    # answering at p gains p - (1 - p); refusing an answerable question gains 0: cut near 0.5
+    assert 0.4 <= t <= 0.55
+
+
+def test_on_a_flat_top_the_lower_threshold_wins():
+    probs = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
+    right = np.array([False, True, False, True, True])
+    answerable = np.ones(5, dtype=bool)
+    t = best_threshold(probs, right, answerable, np.ones(5))
+    assert t <= 0.3  # 0.3 right and 0.5 wrong cancel: answer from 0.3 up, as soon as it pays
+
+
+def test_unanswerable_questions_raise_the_threshold():
+    probs = np.linspace(0.01, 0.99, 99)
+    right = np.zeros(99, dtype=bool)  # nothing shown is ever right…
+    answerable = np.zeros(99, dtype=bool)  # …because nothing is answerable: refuse everything
+    assert best_threshold(probs, right, answerable, np.ones(99)) >= 0.9
+
+
+@pytest.mark.parametrize("balance, expected", [(0.0, [1, 1, 1, 1]), (1.0, [2 / 3, 2 / 3, 2 / 3, 2])])
+def test_knowledge_bases_weigh_alike_when_balanced(balance, expected, monkeypatch):
+    monkeypatch.setattr(fit_answerer, "KB_BALANCE", balance)
+    items = [SimpleNamespace(kb=k) for k in ("wiki", "wiki", "wiki", "laws")]
+    assert np.allclose(kb_weights(items), expected)
+
+
+def test_calibration_bands_say_how_often_answers_were_right():
+    bands = calibration(np.array([0.1, 0.15, 0.9, 0.95]), np.array([False, True, True, True]))
+    assert bands[0] == {"band": "0.0-0.2", "n": 2, "right": 0.5}
+    assert bands[-1] == {"band": "0.8-1.0", "n": 2, "right": 1.0}
