@@ -21,7 +21,7 @@ from bot.answering.evidence import Evidence, Source, gather, sources_of
 from bot.answering.model import AnswerModel, shipped_model
 from bot.answering.reasons import HARD, Reason, render
 from bot.citations import build_citations, combine, verify_llm_answer
-from bot.errors import LLMUnavailable, QuestionError
+from bot.errors import AnswerError, LLMUnavailable, QuestionError
 from bot.grounding import Grounding
 from bot.rerank import by_cross_encoder
 from bot.retriever import KnowledgeBaseRetriever, to_passage
@@ -65,6 +65,7 @@ class Bot:
         self.search = HybridSearch(self.kb)
         self.retriever = KnowledgeBaseRetriever(search=self.search, k=ANSWER_PASSAGES)
         self.model = model or shipped_model()
+        _check_model(self.model)
         self._facts_of: tuple[dict | None, dict[str, DocFacts]] = (None, {})
         self.runnable = (RunnableLambda(self._prepare, name="prepare")
                          | RunnableLambda(self._retrieve, name="retrieve")
@@ -256,6 +257,21 @@ class Bot:
         from bot.citations import llm_answer
 
         return llm_answer(text, turn.passages[:turn.top_k], Grounding(self.kb, self.kb.records()))
+
+
+def _check_model(model: AnswerModel) -> None:
+    """A model fitted on other features would score garbage (or fail mid-question): refuse it
+    at start, saying how to make a matching one."""
+    from bot.answering.decision import JUDGE_FEATURES
+    from bot.answering.evidence import FEATURES
+
+    for part, want in (("selector", FEATURES), ("judge", JUDGE_FEATURES)):
+        have = tuple(getattr(model, part).features)
+        if have != want:
+            missing = [f for f in want if f not in have] or [f for f in have if f not in want]
+            raise AnswerError(f"the answer model's {part} reads other features than this "
+                              f"version makes ({', '.join(missing[:5])}); refit it with "
+                              f"`python -m evals.fit_answerer` (see its docstring) or reinstall")
 
 
 def _by_best_sentence(passages: list[Passage], decision: Decision) -> list[Passage]:

@@ -44,6 +44,7 @@ class Analysis:
     followup: bool = False
     several: bool = False  # asks for more than one thing
     weights: tuple[tuple[str, float], ...] = ()  # term -> idf weight, own and context terms
+    unseen: tuple[str, ...] = ()  # own terms no indexed passage holds: the member's own words
     # Which analysis this is: work cached for a question is shared by the steps answering it,
     # never by a later question, even the same text asked again.
     serial: int = field(default_factory=lambda: next(_serials), compare=False)
@@ -76,9 +77,10 @@ def analyze(question: str, history: list[str] | tuple[str, ...] = (),
     if followup:
         own = _complete(own, _read(history[-1], lex, lambda word: True))
     weights = {t: _weight(df(normalize(t)), n_passages) for t in own.terms}
+    unseen = tuple(t for t in own.terms if not df(normalize(t)))
     for t in own.context_terms:
         weights.setdefault(t, _CONTEXT_WEIGHT * _weight(df(normalize(t)), n_passages, seen=1.0))
-    return replace(own, followup=followup, weights=tuple(weights.items()))
+    return replace(own, followup=followup, weights=tuple(weights.items()), unseen=unseen)
 
 
 def _read(text: str, lex: Lexicon, known: Callable[[str], bool]) -> Analysis:
@@ -95,7 +97,9 @@ def _read(text: str, lex: Lexicon, known: Callable[[str], bool]) -> Analysis:
         version_year=years[0] if years and lex.version.search(text) else 0,
         titles=tuple(re.findall(r"《([^》]{2,40})》", text)), laws=tuple(laws_named(text, lex)),
         places=tuple(places_in(text, lex)),
-        bodies=tuple(bodies_named(text, lex)), terms=tuple(content_terms(text, lex)),
+        bodies=tuple(bodies_named(text, lex)),
+        # the measure word asked (场次) is read as the unit, with its aliases; not as a topic
+        terms=tuple(t for t in content_terms(text, lex) if not unit or t != unit.group(2)),
         focus=tuple(focus), focus_is_noun=is_noun, stated=tuple(stated_figures(text)),
         several=len(kinds) > 1 or bool(lex.several.search(text)))
 

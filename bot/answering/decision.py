@@ -3,7 +3,8 @@ refuse — and say why with a reason code.
 
 Why did a question abstain? Read `decide` top to bottom: no candidates; then the hard checks
 (each a named function below: the evidence contradicts the question); then the fitted judge's
-probability against the model's threshold. Nothing else refuses.
+probability against the model's threshold (unless the answer is a lookup: the history line of
+a law the question names). Nothing else refuses.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ _MAX_QUOTE_WORDS = 150  # a rule or a name is read in its whole sentence
 _CLAUSE = re.compile(r"[，,；;：:]")
 _HISTORY_DATE = re.compile(r"((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日")
 _SECOND = 0.5  # a second sentence must cover this share of what the first leaves out
-JUDGE_FEATURES = FEATURES + ("score", "lead", "second_part", "dated")
+JUDGE_FEATURES = FEATURES + ("score", "lead", "second_part", "dated", "unseen")
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,13 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
             reason, names = found
             return Decision((), reason, tuple({**names, **unmentioned(q, ev)}.items()),
                             ranked=tuple(ranked))
-    row = judge_row(best, scores, ranked, len(picks) > 1, dated, stands_for=ranked[0])
+    row = judge_row(best, scores, ranked, len(picks) > 1, dated, stands_for=ranked[0],
+                    unseen=len(q.unseen) / max(1, len(q.terms)))
     confidence = float(sigmoid(model.judge.raw(np.array([row]))[0]))
-    if confidence < model.threshold:
+    # A law the question names, and the line of its history for the event asked: a lookup in
+    # the law's own header, not a sentence chosen by likeness — nothing for the judge to doubt.
+    looked_up = dated and picks[0].source.doc_id in ev.named
+    if confidence < model.threshold and not looked_up:
         return Decision((), Reason.LOW_CONFIDENCE, tuple(unmentioned(q, ev).items()),
                         confidence=confidence, judged=tuple(row), ranked=tuple(ranked))
     return Decision(tuple(trim(p, q) for p in picks), confidence=confidence, judged=tuple(row),
@@ -114,17 +119,18 @@ def rank(ev: Evidence, model: AnswerModel) -> tuple[list[Candidate], dict[int, f
 
 
 def judge_row(best: Candidate, scores: dict[int, float], ranked: list[Candidate],
-              two_parts: bool, dated: bool = False, stands_for: Candidate | None = None
-              ) -> list[float]:
+              two_parts: bool, dated: bool = False, stands_for: Candidate | None = None,
+              unseen: float = 0.0) -> list[float]:
     """The judge's inputs: the chosen candidate's features, its score, its lead over the best
     other sentence, whether a second part was added, and whether the answer is a line of a
-    law's history chosen by the event asked. A list item chosen for its lead (`stands_for`)
-    is scored as the lead was: the two are one answer."""
+    law's history chosen by the event asked, and the share of the question's words no passage
+    holds (a member's own wording: '监委', '多久' cover nothing, yet the question is fair). A list
+    item chosen for its lead (`stands_for`) is scored as the lead was: the two are one answer."""
     shown = {best.quote} | ({stands_for.quote} if stands_for is not None else set())
     score = max(scores[id(best)], scores[id(stands_for)] if stands_for is not None else -1e9)
     others = [scores[id(c)] for c in ranked if c.quote not in shown]
     return [*best.features, score, score - max(others, default=score - 10.0), float(two_parts),
-            float(dated)]
+            float(dated), unseen]
 
 
 # ---- choosing -----------------------------------------------------------------------------------

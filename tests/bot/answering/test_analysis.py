@@ -266,3 +266,8 @@ def test_a_bare_law_name_means_the_title_its_end_stands_in():
     assert names_law("最高法", "最高人民法院关于审理企业破产案件若干问题的规定")  # in order
     assert names_law("国企管理人员处分条例", "国有企业管理人员处分条例")
     assert not names_law("社会团体登记管理条例", "信访工作条例")  # 条例 alone is no name
+
+
+def test_the_measure_word_asked_is_the_unit_not_a_topic_word():
+    q = analyze("开展了多少场次政策宣讲？")
+    assert q.unit == "场次" and "场次" not in q.terms and "宣讲" in q.terms
