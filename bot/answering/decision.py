@@ -84,9 +84,10 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
     row = judge_row(best, scores, ranked, len(picks) > 1, dated, stands_for=ranked[0],
                     unseen=len(q.unseen) / max(1, len(q.terms)))
     confidence = float(sigmoid(model.judge.raw(np.array([row]))[0]))
-    # A law the question names, and the line of its history for the event asked: a lookup in
-    # the law's own header, not a sentence chosen by likeness — nothing for the judge to doubt.
-    looked_up = dated and picks[0].source.doc_id in ev.named
+    # A law the question names, and the line of its history for the event asked (or its own
+    # sentence dating that event: '本法自1990年10月1日起施行'): a lookup in the law itself, not a
+    # sentence chosen by likeness — nothing for the judge to doubt.
+    looked_up = picks[0].source.doc_id in ev.named and (dated or states_event(q, picks[0]))
     if confidence < model.threshold and not looked_up:
         return Decision((), Reason.LOW_CONFIDENCE, tuple(unmentioned(q, ev).items()),
                         confidence=confidence, judged=tuple(row), ranked=tuple(ranked))
@@ -236,6 +237,14 @@ def history_line(headers: list[Source], asked_text: str, order: str) -> Candidat
     key = lambda ln: _date_key(ln[0].text[ln[1]:ln[2]])  # noqa: E731
     src, start, end = min(matching, key=key) if first else max(matching, key=key)
     return Candidate(src, start, end, None, tuple(0.0 for _ in FEATURES))
+
+
+def states_event(q: Analysis, c: Candidate) -> bool:
+    """A date question's sentence that names the event asked and holds a date of the asked
+    kind ('…是从哪天开始施行的' <- '本法自1990年10月1日起施行')."""
+    if q.kind not in ("date", "year") or not fits_kind(c.quote, q.kind):
+        return False
+    return any(event in c.quote for event in asked_events(q.text))
 
 
 def asked_events(text: str) -> list[str]:

@@ -192,3 +192,12 @@ def test_a_lists_lead_is_answered_by_its_best_item_shown_with_it():
              Candidate(src, lead_end, second, (0, lead_end), tuple(0.0 for _ in FEATURES))]
     assert list_item([lead, *items], lead) is items[0]  # the best-ranked item of that lead
     assert list_item(items, items[1]) is items[1]  # an item, or any sentence, stays itself
+
+
+def test_a_sentence_dating_the_event_asked_is_a_lookup():
+    from bot.answering.decision import states_event
+
+    effective = pick("第二十四条 本法自1990年10月1日起施行。", "中华人民共和国国旗法")
+    assert states_event(analyze("国旗法是从哪天开始施行的？"), effective)
+    assert not states_event(analyze("国旗法是哪天通过的？"), effective)  # another event
+    assert not states_event(analyze("国旗法有几条？"), effective)  # not a date question
