@@ -35,9 +35,12 @@ follow from a hash of its file name. For fold f:
    model, and graded by evals/metrics.py.
 
 The figures reported are those of step 5, per set, per fold and pooled. The model written to
---out is fitted on every fold, its threshold chosen on all held-out judgements. Deterministic:
-the same knowledge bases and sets give the same model (LightGBM's deterministic mode, fixed
-seeds, two threads).
+--out is fitted on every fold, its threshold chosen on all held-out judgements. LightGBM runs
+in its deterministic mode (fixed seeds, two threads), and one process gives the same features
+for the same questions every time; two processes do not quite: about one question in 60
+retrieves a different passage set (measured 2026-12-03, cause not yet found — float noise in
+the query vectors is the suspect), which moves the trees and the threshold (0.42 and 0.61 in
+two runs). Refits differ by a few points on the small sets: compare variants over several.
 """
 
 from __future__ import annotations
@@ -60,12 +63,19 @@ from evals.sets import Question, load_set
 
 SEED = 7
 # How far each knowledge base is weighed to the same total: 0 = every question counts alike,
-# 1 = every KB counts alike. Measured held out (5 folds, 750 CMRC + 113 corpus questions):
-# 1 lost on both (CMRC 0.817 -> 0.800, cppcc_dev held out 0.83 -> 0.74): a hundred policy
-# questions weighed like 750 are fitted, not learned from. (Dropping list leads as candidates
-# of their own lost too: CMRC 0.805, cppcc_dev 0.72; so did the answering document's kind as
-# judge features: CMRC 0.785, cppcc_dev 0.78.)
-KB_BALANCE = 0.0
+# 1 = every KB counts alike (CMRC's Wikipedia, the bundled corpus, the law subset a third each).
+# Measured held out, 5 folds, --limit 200 (1,000 CMRC, 85 cppcc_dev, 70 scale_dev, 18 policy,
+# 10 seed questions), smoothed threshold — accuracy CMRC / cppcc / scale / policy / seed:
+#   0: 0.839 / 0.815 / 0.625 / 0.64 / 0.75     1: 0.821 / 0.785 / 0.675 / 0.64 / 0.50
+# within the noise of these sets (a near-identical refit moves cppcc_dev by ±0.04); the
+# model fitted on everything reads the product's own sets (the dev gates) only with 1, since
+# with 0 a thousand encyclopedia questions set the judge's idea of a sure answer. So 1.
+# Measured and rejected (held out, worse): the answering document's kind as judge features
+# (cppcc 0.65, seed 0.13: one news report makes the "news" rows); weighing CMRC rows by a
+# domain classifier's odds (CMRC 0.78, cppcc 0.69); judging without the absolute lexical
+# features (within noise, CMRC 0.808); "a year's count with only verbs besides asks the total"
+# (all sets 0.02-0.05 lower); dropping list leads as candidates (CMRC 0.805, cppcc 0.72).
+KB_BALANCE = 1.0
 _SELECTOR = dict(objective="lambdarank", n_estimators=160, learning_rate=0.05, num_leaves=15,
                  min_child_samples=20, subsample=1.0, colsample_bytree=1.0, reg_lambda=1.0,
                  lambdarank_truncation_level=10)
