@@ -215,12 +215,13 @@ def names_law(name: str, title: str, lex: Lexicon | None = None) -> bool:
     shortest = lex.name_shortest.get(end_word, 2)
     for size in range(shortest, len(name) + 1):
         end = name[-size:]
-        if end in title or (size > shortest or end_word == "法") and _in_order(end, title):
+        if end in title or (size > shortest or end_word == "法") and in_order(end, title):
             return True
     return False
 
 
-def _in_order(short: str, long: str) -> bool:
+def in_order(short: str, long: str) -> bool:
+    """Every character of `short` in `long`, in order (政协章程 in 中国人民政治协商会议章程)."""
     rest = iter(long)
     return all(ch in rest for ch in short)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from bot.answering.analysis import Analysis, focus_found, mentions_body, names_law
+from bot.answering.analysis import Analysis, focus_found, in_order, mentions_body, names_law
 from bot.answering.clues import (FIGURE_KINDS, fits_kind, focus_near_figure, has_unit,
                                  term_coverage)
 from bot.answering.evidence import FEATURES, Candidate, Evidence, Source
@@ -398,12 +398,7 @@ def names_document(name: str, title: str) -> bool:
     """Does 《name》 in a question mean the document titled `title`? A short name keeps the
     title's characters in order (政协章程 -> 中国人民政治协商会议章程), a long one contains the
     title; 监察法实施条例 is not 劳动保障监察条例."""
-    return _in_order(name, title) or (len(title) >= 2 and _in_order(title, name))
-
-
-def _in_order(short: str, long: str) -> bool:
-    rest = iter(long)
-    return all(ch in rest for ch in short)
+    return in_order(name, title) or (len(title) >= 2 and in_order(title, name))
 
 
 # ---- the quote ---------------------------------------------------------------------------------
