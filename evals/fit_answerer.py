@@ -38,9 +38,10 @@ The figures reported are those of step 5, per set, per fold and pooled. The mode
 --out is fitted on every fold, its threshold chosen on all held-out judgements. LightGBM runs
 in its deterministic mode (fixed seeds, two threads), and one process gives the same features
 for the same questions every time; two processes do not quite: about one question in 60
-retrieves a different passage set (measured 2026-12-03, cause not yet found — float noise in
-the query vectors is the suspect), which moves the trees and the threshold (0.42 and 0.61 in
-two runs). Refits differ by a few points on the small sets: compare variants over several.
+retrieves a different passage set (measured 2026-12-03: query vectors and keyword lists are
+identical, Chroma's approximate HNSW neighbours are not), which moves the trees and the
+threshold (0.42 and 0.61 in two runs). Refits differ by a few points on the small sets:
+compare variants over several runs until dense retrieval is made exact or stable.
 """
 
 from __future__ import annotations
