@@ -34,11 +34,9 @@ class Embedder:
         self.name = name
         # ingest/onnx_query.py, for the bundled model; made at the first query, so an ingest
         # (which never embeds one) neither builds nor holds it
-        self._make_query_encoder = make_query_encoder
-        self._query_encoder = None
         self._query_lock = threading.Lock()
-        self._make_sentence_encoder = make_sentence_encoder
-        self._sentence_encoder = None
+        self._query_encoder = _Once(make_query_encoder, self._query_lock)
+        self._sentence_encoder = _Once(make_sentence_encoder, self._query_lock)
         self.dim = int(model.get_embedding_dimension())
         prompts = getattr(model, "prompts", {}) or {}
         self._query_prompt = "query" if "query" in prompts else None
@@ -74,20 +72,10 @@ class Embedder:
         return (getattr(self.model, "prompts", {}) or {}).get(name or "", "")
 
     def sentence_encoder(self):
-        if self._make_sentence_encoder is not None:
-            with self._query_lock:
-                if self._make_sentence_encoder is not None:
-                    self._sentence_encoder = self._make_sentence_encoder()
-                    self._make_sentence_encoder = None
-        return self._sentence_encoder
+        return self._sentence_encoder.get()
 
     def query_encoder(self):
-        if self._make_query_encoder is not None:
-            with self._query_lock:
-                if self._make_query_encoder is not None:
-                    self._query_encoder = self._make_query_encoder()
-                    self._make_query_encoder = None
-        return self._query_encoder
+        return self._query_encoder.get()
 
     def embed_query(self, text: str) -> np.ndarray:
         # One short text: a second thread saves a few ms on an idle machine but costs ~20x
@@ -157,6 +145,20 @@ def _load_model(settings: Settings):
             f"embedding model {settings.embedder!r} could not be loaded offline ({exc}); "
             "set CPPCC_KB_EMBEDDER to a local model folder or a name already in the Hugging Face "
             f"cache, or unset it to use the bundled default ({DEFAULT_EMBEDDER})") from None
+
+
+class _Once:
+    """A value made on first use by its factory, once, under a lock; None without a factory."""
+
+    def __init__(self, make, lock):
+        self._make, self._lock, self._value = make, lock, None
+
+    def get(self):
+        if self._make is not None:
+            with self._lock:
+                if self._make is not None:
+                    self._value, self._make = self._make(), None
+        return self._value
 
 
 def _query_encoder(model, settings: Settings):

@@ -60,7 +60,7 @@ class Analysis:
     @property
     def asks_article_number(self) -> bool:
         """'规定在第几条' — not '第几号令', which a law's history line answers."""
-        return self.kind == "article" and re.search(r"第几[条款]|哪一?[条款]", self.text) is not None
+        return self.kind == "article" and lexicon().article_number.search(self.text) is not None
 
 
 def analyze(question: str, history: list[str] | tuple[str, ...] = (),
@@ -158,7 +158,7 @@ def clause_kind(clause: str, lex: Lexicon | None = None) -> str:
 def split_subquestions(text: str, lex: Lexicon | None = None) -> list[str]:
     """'哪天修订的？修订后从哪天起施行？' -> the two questions; one question stays whole."""
     lex = lex or lexicon()
-    parts = [p.strip("，,；; ") for p in re.split(r"(?<=[？?])|；|另外", text)]
+    parts = [p.strip("，,；; ") for p in lex.parts.split(text)]
     asking = [p for p in parts if p and clause_kind(p, lex)]
     return asking if len(asking) > 1 else [text]
 

@@ -254,7 +254,7 @@ def asked_events(text: str) -> list[str]:
     for word, event in lex.event_synonyms.items():
         text = text.replace(word, event)
     found = [(ev, m.start()) for ev in lex.events for m in re.finditer(ev, text)]
-    ask = re.search(r"哪天|哪一天|何时|什么时候|哪一年|哪年|日期", text)
+    ask = lex.date_asked.search(text)
     if not found or not ask:
         return [ev for ev, _ in found]
     dist = lambda f: min(abs(f[1] - ask.end()), abs(ask.start() - f[1] - len(f[0])))  # noqa: E731

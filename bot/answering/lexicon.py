@@ -17,6 +17,9 @@ class Lexicon:
     what: re.Pattern
     several: re.Pattern
     subquestion: re.Pattern
+    parts: re.Pattern
+    article_number: re.Pattern
+    date_asked: re.Pattern
     asking: re.Pattern  # any question word
     counted: re.Pattern  # what follows 多少/几: measure word, then the thing counted
     function_chars: frozenset[str]
@@ -75,6 +78,7 @@ def lexicon(path: Path = LEXICON_FILE) -> Lexicon:
     return Lexicon(
         kinds=tuple((kind, c(k[kind])) for kind in k["order"]), what=c(k["what"]),
         several=c(k["several"]), subquestion=c(k["subquestion"]),
+        parts=c(k["parts"]), article_number=c(k["article_number"]), date_asked=c(k["date_asked"]),
         asking=c(k["asking"]), counted=c(k["counted"]), function_chars=frozenset(k["function_chars"]), unit_asked=c(u["asked"]),
         unit_aliases=dict(u["aliases"]), strict_units=frozenset(u["strict"]),
         year=c(t["year"]), version=c(t["version"]), latest=c(t["latest"]),
