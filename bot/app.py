@@ -30,12 +30,13 @@ from starlette.requests import ClientDisconnect
 from bot.answer import Answer
 from bot.chain import Bot, get_bot
 from bot.errors import AnswerError
+from bot.guard import STORE_DOWN_ZH, BodyLimits, Guard, LoginThrottle, Outage
 from bot.llm import llm_health
 from cppcc_kb.errors import KBError
 from cppcc_kb.settings import Settings
 from ingest.documents import remove_documents
 from ingest.embedder import embedder_identity
-from ingest.errors import FileRejected, StoreLocked
+from ingest.errors import FileRejected, StoreLocked, StoreUnavailable
 from ingest.manifest import MANIFEST
 from ingest.pipeline import IngestSummary, ingest_paths
 
@@ -155,7 +156,11 @@ def create_api(settings: Settings, bot: Bot | None = None) -> FastAPI:
                               "Staff endpoints need the staff token (CPPCC_KB_STAFF_TOKEN).")
     app.state.settings = settings
     app.state.bot = bot
+    app.state.outage = Outage()
+    app.state.login_throttle = LoginThrottle()
     app.include_router(router)
+    app.add_middleware(Guard, outage=app.state.outage, limits=BodyLimits(
+        default=settings.max_request_kb * 1024, upload=upload_limit(settings.max_file_bytes)))
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(KBError, _kb_error)
     app.add_exception_handler(Exception, _unexpected)
@@ -210,11 +215,22 @@ async def require_staff(settings: SettingsDep, request: Request) -> None:
     if not given:
         raise HTTPException(401, f"this is a staff endpoint: {_STAFF_HELP}",
                             headers={"WWW-Authenticate": "Bearer"})
+    throttle, who = request.app.state.login_throttle, _client(request)
+    wait = throttle.wait(who)
+    if wait:
+        raise HTTPException(429, f"too many wrong staff tokens; try again in {wait} s",
+                            headers={"Retry-After": str(wait)})
     expected = settings.staff_token.get_secret_value().strip()
     # Bytes: compare_digest refuses non-ASCII str, and a token may hold any character.
     if not secrets.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+        throttle.failed(who)
         raise HTTPException(401, "the staff token is wrong; use the value of CPPCC_KB_STAFF_TOKEN "
                                  "on the server", headers={"WWW-Authenticate": "Bearer"})
+    throttle.succeeded(who)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "?"
 
 
 def _presented_token(request: Request) -> str:
@@ -349,10 +365,12 @@ async def health(bot: BotDep) -> Health:
 
 
 def _health(bot: Bot) -> Health:
-    problems = []
-    records = bot.kb.records().values()
+    problems, records = [], []
     try:
+        records = list(bot.kb.records().values())
         bot.kb.check_embedder()
+    except StoreUnavailable as exc:
+        problems.append(f"{STORE_DOWN_ZH}（{exc}）")
     except KBError as exc:
         problems.append(str(exc))
     llm_problem = llm_health(bot.settings)
@@ -488,10 +506,15 @@ def _boundary(request: Request) -> bytes:
     return options[b"boundary"]
 
 
+def upload_limit(max_file_bytes: int) -> int:
+    """The largest upload body: the most files of the largest size, with their multipart frame."""
+    return max_file_bytes * MAX_UPLOAD_FILES + _MULTIPART_OVERHEAD
+
+
 def _refuse_declared_size(request: Request, max_file_bytes: int) -> None:
     """413 before reading a byte when the request says it is bigger than any allowed upload."""
     declared = request.headers.get("content-length", "")
-    limit = max_file_bytes * MAX_UPLOAD_FILES + _MULTIPART_OVERHEAD
+    limit = upload_limit(max_file_bytes)
     if declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"the upload is {_mb(int(declared))}, more than "
                                  f"{MAX_UPLOAD_FILES} files of at most {_mb(max_file_bytes)} "
@@ -510,11 +533,17 @@ def _status_of(exc: KBError) -> int:
         return 409
     if isinstance(exc, FileRejected):
         return 400
+    if isinstance(exc, StoreUnavailable):
+        return 503  # the store's outage: the same request succeeds once it is back
     return 500  # store, embedder or settings: the server's to fix; the message says how
 
 
 async def _kb_error(request: Request, exc: KBError) -> JSONResponse:
     status = _status_of(exc)
+    if status == 503:
+        request.app.state.outage.down(str(exc))
+        return JSONResponse({"detail": f"{STORE_DOWN_ZH}（{exc}）"}, status_code=503,
+                            headers={"Retry-After": "5"})
     if status == 500:
         logger.error("%s %s failed: %s", request.method, request.url.path, exc)
     return JSONResponse({"detail": str(exc)}, status_code=status)

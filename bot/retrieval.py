@@ -21,6 +21,7 @@ _SCAN_CHUNKS = 800  # a filter this narrow is ranked in memory (see `HybridSearc
 _EMBEDDING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="embed-query")
 _PENDING = 32  # prefetched embeddings kept for searches still to come
 _SHORT_TITLE = re.compile(r"^中华人民共和国")
+MAX_FILTER_VALUES = 200  # document ids or years in one filter: a knowledge base's worth of picks
 
 
 @dataclass
@@ -49,8 +50,13 @@ class Filters:
             years = [int(y) for y in years]
         except (TypeError, ValueError):
             raise QuestionError(f"years must be whole numbers like 2025, got {years!r}") from None
-        if not all(isinstance(d, str) for d in doc_ids):
-            raise QuestionError("doc_ids must be a list of document ids (strings)")
+        if not all(isinstance(d, str) and d.isprintable() and len(d) <= 200 for d in doc_ids):
+            raise QuestionError("doc_ids must be a list of document ids (strings from "
+                                "GET /api/documents)")
+        if len(doc_ids) > MAX_FILTER_VALUES or len(years) > MAX_FILTER_VALUES:
+            raise QuestionError(f"a filter holds at most {MAX_FILTER_VALUES} document ids and "
+                                f"{MAX_FILTER_VALUES} years; pick fewer, or search everything "
+                                "without a filter")
         return cls(list(doc_ids), years)
 
     def allows(self, rec: DocRecord) -> bool:

@@ -19,8 +19,25 @@ _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "changethis", "secret", "pa
                         "admin", "staff", "123456", "xxx", "todo"}
 
 
+MIN_TOKEN_CHARS = 16
+MIN_TOKEN_BITS = 50
+
+
 class SettingsError(KBError):
     pass
+
+
+def token_bits(secret: str) -> float:
+    """A cautious guess of a secret's strength: its length times the Shannon entropy of its
+    characters (`12345678` reads 24 bits, `aaaa…` 0, a `secrets.token_urlsafe()` about 220)."""
+    import math
+    from collections import Counter
+
+    if not secret:
+        return 0.0
+    counts = Counter(secret)
+    per_char = -sum(c / len(secret) * math.log2(c / len(secret)) for c in counts.values())
+    return per_char * len(secret)
 
 
 class Settings(BaseSettings):
@@ -39,7 +56,12 @@ class Settings(BaseSettings):
         None, description="Optional CrossEncoder (local folder or cached name).")
     corpus_dir: Path = Field(BUNDLED_CORPUS, description="Corpus ingested by `serve` when empty.")
     max_file_mb: float = Field(50.0, gt=0, description="Largest file accepted for ingest.")
-    max_question_chars: int = Field(500, gt=0)
+    max_question_chars: int = Field(500, gt=0, description="Longest question (and history "
+                                    "entry) accepted, in characters.")
+    max_history_turns: int = Field(20, ge=0, description="Most earlier questions a request may "
+                                   "send as history (the chat sends its last ones).")
+    max_request_kb: int = Field(256, gt=0, description="Largest request body outside uploads; "
+                                "bigger ones get 413 before they are read.")
     top_k: int = Field(5, ge=1, le=20, description="Passages shown as sources.")
     embed_batch_size: int = Field(16, ge=1)
     onnx_queries: bool = Field(
@@ -78,11 +100,14 @@ class Settings(BaseSettings):
         if value is None:
             return None
         secret = value.get_secret_value().strip()
-        if secret.lower() in _PLACEHOLDER_SECRETS or len(secret) < 8:
+        bits = token_bits(secret)
+        if (secret.lower() in _PLACEHOLDER_SECRETS or len(secret) < MIN_TOKEN_CHARS
+                or bits < MIN_TOKEN_BITS):
             raise ValueError(
-                "CPPCC_KB_STAFF_TOKEN is a placeholder or shorter than 8 characters; "
-                "set a real secret (e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`) "
-                "or unset it to disable the staff endpoints")
+                f"CPPCC_KB_STAFF_TOKEN is too weak ({len(secret)} characters, about {bits:.0f} "
+                f"bits; at least {MIN_TOKEN_CHARS} characters and {MIN_TOKEN_BITS} bits are "
+                "needed); set a random secret (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe())'`) or unset it to disable the staff endpoints")
         return value
 
     @field_validator("chroma_url")

@@ -13,6 +13,16 @@ def _settings(ctx: click.Context):
     return ctx.obj()
 
 
+def _writer_settings(ctx: click.Context):
+    """Settings for a command that writes: refused while a `serve` holds a local folder."""
+    from ingest.lock import refuse_if_served
+
+    settings = ctx.obj()
+    if not settings.chroma_url:
+        refuse_if_served(settings.data)
+    return settings
+
+
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.pass_context
@@ -23,7 +33,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...]):
     """
     from ingest.pipeline import ingest_paths
 
-    settings = _settings(ctx)
+    settings = _writer_settings(ctx)
     progress = _TerminalProgress() if sys.stderr.isatty() else None
     summary = ingest_paths(list(paths), settings, progress=progress)
     if progress:
@@ -93,7 +103,7 @@ def remove(ctx: click.Context, doc_ids: tuple[str, ...]):
     """Remove documents by id (see `cppcc-kb list`) or by exact source file name."""
     from ingest.documents import remove_documents
 
-    settings = _settings(ctx)
+    settings = _writer_settings(ctx)
     removed, missing = remove_documents(settings, list(doc_ids))
     for r in removed:
         click.echo(f"removed    {r.doc_id}  {r.title}")
@@ -110,7 +120,7 @@ def reset(ctx: click.Context, yes: bool):
     """Delete every document and index (for a rebuild with another embedder)."""
     from ingest.documents import reset_knowledge_base
 
-    settings = _settings(ctx)
+    settings = _writer_settings(ctx)
     if not yes:
         click.confirm(f"Delete the whole knowledge base at {settings.chroma_url or settings.data}?",
                       abort=True)
@@ -127,7 +137,7 @@ def reindex(ctx: click.Context, doc_ids: tuple[str, ...], everything: bool):
     from ingest.documents import reindex_documents
     from ingest.store import Store
 
-    settings = _settings(ctx)
+    settings = _writer_settings(ctx)
     if everything == bool(doc_ids):
         raise click.UsageError("give document ids (see `cppcc-kb list`) or --all, not both")
     keys = [r.doc_id for r in Store(settings).records()] if everything else list(doc_ids)

@@ -25,3 +25,13 @@ class EmbedderError(IngestError):
 
 class StoreLocked(IngestError):
     """Another ingest holds the knowledge base."""
+
+
+class StoreUnavailable(IngestError):
+    """The Chroma server (or the store folder) cannot be reached right now; nothing was changed,
+    and the same request succeeds once it is back."""
+
+
+class StoreServed(IngestError):
+    """A running `cppcc-kb serve` holds this knowledge-base folder; another process must not
+    write to it (its writes would not reach that server's index)."""

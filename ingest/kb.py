@@ -14,7 +14,7 @@ from ingest.splitter import Chunk
 from ingest.store import DocRecord, Store
 from ingest.tokens import tokenize
 
-_STALE_CHECK_S = 1.0  # how often a reader asks Chroma whether another process changed it
+_STALE_CHECK_S = 0.5  # how often a reader asks Chroma whether another process changed it
 
 
 class KnowledgeBase:
@@ -58,18 +58,20 @@ class KnowledgeBase:
     # ---- freshness -----------------------------------------------------------------------
     def fresh(self, force: bool = False) -> "KnowledgeBase":
         """Bring the keyword index and the record cache in step with Chroma if it moved."""
-        now = time.monotonic()
-        if not force and now - self._checked_at < _STALE_CHECK_S:
+        if not force and time.monotonic() - self._checked_at < _STALE_CHECK_S:
             return self
-        with self._lock:
+        with self._lock:  # readers arriving meanwhile wait here, then find it checked
+            started = time.monotonic()
+            if not force and started - self._checked_at < _STALE_CHECK_S:
+                return self
             generation = self.store.generation()
-            self._checked_at = now
             if generation != self._records_gen:
                 self.check_embedder()  # another process may have built the store meanwhile
                 self._records = {r.doc_id: r for r in self.store.records()}
                 self._records_gen = generation
             if generation != self.keywords.generation:
                 self.refresh_keywords(generation)
+            self._checked_at = started  # stamped once records and keywords are both current
         return self
 
     def records(self) -> dict[str, DocRecord]:
@@ -113,7 +115,7 @@ class KnowledgeBase:
                                                {rec.doc_id: rec.version for rec, _ in committed})
             index.generation = self.store.generation()
             self.keywords = index
-            self._checked_at = 0.0
+            self.fresh(force=True)  # the writer's next question, and every reader's, sees it
 
     def note_removed(self, doc_id: str) -> None:
         with self._lock:
@@ -121,7 +123,7 @@ class KnowledgeBase:
             index.generation = self.store.generation()
             self.keywords = index
             self._save_keywords()
-            self._checked_at = 0.0
+            self.fresh(force=True)
 
     def save(self) -> None:
         with self._lock:

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from cppcc_kb.settings import Settings
-from ingest.errors import EmbedderError, IngestError
+from ingest.errors import EmbedderError, IngestError, StoreUnavailable
 
 CHUNKS = "cppcc_kb_chunks"
 DOCUMENTS = "cppcc_kb_documents"
@@ -110,12 +110,44 @@ def open_client(settings: Settings):
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
 
 
+class Guarded:
+    """A Chroma client or collection whose calls raise StoreUnavailable, naming the server and
+    the fix, when the server cannot be reached (instead of httpx's bare ConnectError)."""
+
+    def __init__(self, target, where: str):
+        self._target, self._where = target, where
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._target, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            import httpx
+
+            try:
+                result = attr(*args, **kwargs)
+            except httpx.TransportError as exc:
+                raise StoreUnavailable(
+                    f"the Chroma server at {self._where} cannot be reached "
+                    f"({type(exc).__name__}: {exc}); check that `chroma run` is up — requests "
+                    "succeed again as soon as it is") from None
+            return Guarded(result, self._where) if _is_collection(result) else result
+
+        return call
+
+
+def _is_collection(value) -> bool:
+    return type(value).__name__ == "Collection"
+
+
 class Store:
     """Thin, explicit operations over the two Chroma collections."""
 
     def __init__(self, settings: Settings, client=None):
         self.settings = settings
-        self.client = client or open_client(settings)
+        client = client or open_client(settings)
+        self.client = Guarded(client, settings.chroma_url) if settings.chroma_url else client
         self.chunks = self.client.get_or_create_collection(
             CHUNKS, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
         self.docs = self.client.get_or_create_collection(

@@ -13,7 +13,6 @@ import logging
 import secrets
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -23,9 +22,10 @@ import gradio as gr
 
 from bot.answer import Answer
 from bot.chain import Bot
+from bot.guard import STORE_DOWN_ZH, LoginThrottle
 from cppcc_kb.errors import KBError
 from cppcc_kb.settings import Settings
-from ingest.errors import StoreLocked
+from ingest.errors import StoreLocked, StoreUnavailable
 from ingest.manifest import MANIFEST
 from ingest.documents import reindex_documents
 from ingest.pipeline import IngestSummary, ingest_paths
@@ -46,7 +46,6 @@ STATUS = {"added": "新增", "updated": "更新", "unchanged": "未变", "failed
           "skipped": "跳过"}
 UPLOAD_HEADERS = ["文件", "状态", "doc_id", "段落数", "原因 / 处理办法"]
 DOC_HEADERS = ["doc_id", "标题", "日期", "来源", "段落数", "入库时间"]
-_LOGIN_FAIL_DELAY_S = 1.0
 
 THEME = gr.themes.Soft(
     primary_hue=gr.themes.colors.red, secondary_hue=gr.themes.colors.slate,
@@ -215,18 +214,24 @@ class ChatHandlers:
         yield shown(render.PENDING)
         filters = {"doc_ids": [str(d) for d in doc_ids or []], "years": _years(years)}
         history = list(conv["questions"])
+        turns = self.settings.max_history_turns
+        recent = history[-turns:] if turns else []
         answer: Answer | None = None
         try:
             if self.settings.effective_mode == "llm":
                 text = ""
-                for item in self.bot.stream(question, history=history, filters=filters):
+                for item in self.bot.stream(question, history=recent, filters=filters):
                     if isinstance(item, Answer):
                         answer = item
                         break
                     text += item
                     yield shown(render.streaming_html(text))
             else:
-                answer = self.bot.ask(question, history=history, filters=filters)
+                answer = self.bot.ask(question, history=recent, filters=filters)
+        except StoreUnavailable as exc:
+            logger.warning("answering in the chat: %s", exc)
+            yield shown(render.error_html(STORE_DOWN_ZH))
+            return
         except KBError as exc:
             yield shown(render.error_html(str(exc)))
             return
@@ -297,8 +302,9 @@ class NotLoggedIn(gr.Error):
 class StaffHandlers:
     """Upload, list, delete and re-index; each call checks the session's login first."""
 
-    def __init__(self, bot: Bot, settings: Settings):
+    def __init__(self, bot: Bot, settings: Settings, throttle: LoginThrottle | None = None):
         self.bot, self.settings = bot, settings
+        self.throttle = throttle or LoginThrottle()
         token = settings.staff_token
         if token is None:
             raise ValueError("the staff desk needs settings.staff_token")
@@ -309,11 +315,17 @@ class StaffHandlers:
         given = (password or "").strip().encode("utf-8")
         return bool(given) and secrets.compare_digest(given, self._secret)
 
-    def login(self, password: str | None):
-        if not self.check(password):
-            time.sleep(_LOGIN_FAIL_DELAY_S)  # slows guessing
+    def login(self, password: str | None, request: gr.Request | None = None):
+        who = getattr(getattr(request, "client", None), "host", None) or "?"
+        wait = self.throttle.wait(who)
+        if wait or not self.check(password):
+            if not wait:
+                self.throttle.failed(who)
+            text = (f"口令错误次数过多，请 {wait} 秒后再试。" if wait
+                    else "口令不正确，请重新输入。")
             return (False, gr.Column(visible=True), gr.Column(visible=False),
-                    _msg("口令不正确，请重新输入。", ok=False), "", gr.skip(), gr.skip())
+                    _msg(text, ok=False), "", gr.skip(), gr.skip())
+        self.throttle.succeeded(who)
         table, choices = self._documents()
         return (True, gr.Column(visible=False), gr.Column(visible=True), "", "", table,
                 gr.Dropdown(choices=choices, value=None))
@@ -500,12 +512,13 @@ def _when(ts: float) -> str:
 
 
 # ---- the page ------------------------------------------------------------------------------
-def build_ui(bot: Bot, settings: Settings) -> gr.Blocks:
+def build_ui(bot: Bot, settings: Settings, throttle: LoginThrottle | None = None) -> gr.Blocks:
     """The page: chat and sources; the staff desk tab only when a staff token is configured."""
     chat = ChatHandlers(bot, settings)
     records = chat.records()
     docs, years = _filter_choices(records)
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    # Files sent to Gradio's upload endpoint are deleted after an hour (checked every 10 min).
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         conv = gr.State(_new_conversation())
         header = gr.HTML(_header_html(records, settings), elem_id="kb-header-box")
         with gr.Tabs():
@@ -540,7 +553,8 @@ def build_ui(bot: Bot, settings: Settings) -> gr.Blocks:
                     with gr.Column(scale=2, min_width=340):
                         sources = gr.HTML(render.sources_html(None), elem_id="kb-sources-panel")
             if settings.staff_token is not None:
-                _staff_tab(StaffHandlers(bot, settings), doc_filter, year_filter, header)
+                _staff_tab(StaffHandlers(bot, settings, throttle), doc_filter, year_filter,
+                           header)
         gr.HTML('<div id="kb-footer">政协知识库问答 · 回答仅依据已收录文件，请以原文为准 · '
                 '<a href="/api/docs" target="_blank">API 文档</a></div>')
 

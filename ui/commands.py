@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -23,27 +24,66 @@ def serve(ctx: click.Context, host: str | None, port: int | None):
     import uvicorn
 
     from bot.chain import get_bot
+    from ingest.lock import serving_lease
     from ui.server import create_app
 
     settings = ctx.obj()
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     if overrides:
         settings = settings.model_copy(update=overrides)
-    click.echo(f"Knowledge base: {settings.chroma_url or settings.data}", err=True)
-    bot = get_bot(settings)  # loads nothing heavy yet; refuses a store of another embedder
-    if not bot.kb.records():
-        ingest_first_corpus(bot, settings)
-    if settings.staff_token is None:
-        click.echo("Staff desk: off (set CPPCC_KB_STAFF_TOKEN to enable uploads and deletes).",
-                   err=True)
-    click.echo("Loading the models (the first start on a machine also builds the question "
-               "encoder, about a minute)…", err=True)
-    bot.kb.embedder.query_encoder()
-    app = create_app(settings, bot)
-    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-    click.echo(f"政协知识库问答: http://{shown}:{settings.port}/   "
-               f"(API: http://{shown}:{settings.port}/api/docs)  — Ctrl+C to stop", err=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    urls = listening_urls(settings.host, settings.port)
+    lease = nullcontext() if settings.chroma_url else serving_lease(settings.data, urls[0])
+    with lease:  # a second serve, or the CLI writing to this folder, is refused and told why
+        click.echo(f"Knowledge base: {settings.chroma_url or settings.data}", err=True)
+        bot = get_bot(settings)  # loads nothing heavy yet; refuses a store of another embedder
+        if not bot.kb.records():
+            ingest_first_corpus(bot, settings)
+        if settings.staff_token is None:
+            click.echo("Staff desk: off (set CPPCC_KB_STAFF_TOKEN to enable uploads and "
+                       "deletes).", err=True)
+        if not is_loopback(settings.host):
+            click.secho(f"Warning: listening on {settings.host}, reachable from other machines: "
+                        "anyone who can reach this port can ask questions"
+                        + ("" if settings.staff_token is None else ", and the staff desk is "
+                           "guarded only by CPPCC_KB_STAFF_TOKEN")
+                        + "; serve on 127.0.0.1 behind an HTTPS proxy for real use.",
+                        fg="yellow", err=True)
+        click.echo("Loading the models (the first start on a machine also builds the question "
+                   "encoder, about a minute)…", err=True)
+        bot.kb.embedder.query_encoder()
+        app = create_app(settings, bot)
+        click.echo(f"政协知识库问答: {'  '.join(urls)}   (API: {urls[0]}api/docs)  — Ctrl+C to "
+                   "stop", err=True)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: assume it is reachable from elsewhere
+
+
+def listening_urls(host: str, port: int) -> list[str]:
+    """Where the server can be reached: the host itself, or for 0.0.0.0 / :: the machine's own
+    addresses (the first URL is the one other processes are told)."""
+    import socket
+
+    if host not in ("0.0.0.0", "::", ""):
+        shown = f"[{host}]" if ":" in host else host
+        return [f"http://{shown}:{port}/"]
+    addresses = ["127.0.0.1"]
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            if info[4][0] not in addresses:
+                addresses.append(info[4][0])
+    except OSError:
+        pass
+    return [f"http://{a}:{port}/" for a in addresses]
 
 
 def ingest_first_corpus(bot, settings) -> None:

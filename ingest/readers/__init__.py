@@ -15,7 +15,7 @@ from typing import Callable
 from ingest.chrome import strip_chrome
 from ingest.errors import FileRejected
 from ingest.normalize import normalize_text
-from ingest.readers.base import Extracted, Unreadable
+from ingest.readers.base import MAX_TEXT_CHARS, Extracted, Unreadable
 from ingest.readers.docx import read_docx
 from ingest.readers.html import read_html
 from ingest.readers.pdf import read_pdf
@@ -68,6 +68,10 @@ def parse_bytes(path: Path, raw: bytes) -> ParsedFile:
         extracted = _READERS[fmt](raw)
     except Unreadable as exc:
         raise FileRejected(path, exc.reason, exc.fix) from None
+    if len(extracted.text) > MAX_TEXT_CHARS:
+        raise FileRejected(path, f"the file holds {len(extracted.text):,} characters of text, "
+                           f"over the limit of {MAX_TEXT_CHARS:,} for one document",
+                           "split it into several documents (e.g. one per chapter or year)")
     text = clean_text(extracted.text, fmt)
     if not has_text(text):
         raise FileRejected(path, "no text left after reading: the file holds only whitespace, "

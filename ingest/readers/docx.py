@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 
-from ingest.readers.base import Extracted, Unreadable
+from ingest.readers.base import (MAX_DOCX_XML_MB, MAX_UNPACKED_MB, Extracted, Unreadable,
+                                 too_big)
 from ingest.readers.encoding import sniff_binary_kind
 
 # English and Chinese Word name the built-in styles differently; python-docx reports either.
@@ -51,12 +53,32 @@ def open_docx(raw: bytes):
         kind = sniff_binary_kind(raw)
         raise Unreadable(f"not a .docx file ({'this is ' + kind if kind else 'not a ZIP package'})",
                          "save the document as .docx from Word/WPS, or give it its real extension")
+    check_unpacked_size(raw)
     try:
         return Document(io.BytesIO(raw))
     except Exception as exc:  # zipfile, lxml and python-docx each raise their own types
         raise Unreadable(f"damaged .docx: python-docx cannot open it ({type(exc).__name__}: {exc})",
                          "open and re-save it in Word/WPS (or re-download it), then add it again") \
             from None
+
+
+def check_unpacked_size(raw: bytes) -> None:
+    """Refuse, from the zip's own directory and before unpacking a byte, a package whose parts
+    unpack past the limits (zipfile never reads past a part's declared size)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as package:
+            parts = package.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise Unreadable(f"damaged .docx: its ZIP directory cannot be read ({exc})",
+                         "open and re-save it in Word/WPS (or re-download it), then add it "
+                         "again") from None
+    mb = 1024 * 1024
+    xml = sum(p.file_size for p in parts if p.filename.endswith((".xml", ".rels"))) / mb
+    total = sum(p.file_size for p in parts) / mb
+    if xml > MAX_DOCX_XML_MB:
+        raise too_big("the text of this .docx (its XML)", xml, MAX_DOCX_XML_MB)
+    if total > MAX_UNPACKED_MB:
+        raise too_big("this .docx", total, MAX_UNPACKED_MB)
 
 
 def table_text(table) -> str:

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections import Counter
 
-from ingest.readers.base import Extracted, Unreadable
+from ingest.readers.base import MAX_PDF_PAGES, Extracted, Unreadable
 from ingest.readers.encoding import sniff_binary_kind
 
 MIN_CHARS_PER_PAGE = 5  # below this on average the "text layer" is stray marks, not a document
@@ -57,7 +57,10 @@ def open_pdf(raw: bytes):
                 "encrypted PDF: it cannot be opened without a password",
                 "open it with the password and save an unprotected copy (or ask the sender for "
                 "one), then add that copy")
-        len(reader.pages)  # walks the page tree: a damaged one fails here, not later
+        pages = len(reader.pages)  # walks the page tree: a damaged one fails here, not later
+        if pages > MAX_PDF_PAGES:
+            raise Unreadable(f"the PDF has {pages} pages, over the limit of {MAX_PDF_PAGES}",
+                             "split it into smaller PDFs (e.g. one per volume), then add those")
     except Unreadable:
         raise
     except DependencyError as exc:
@@ -77,10 +80,17 @@ def _opens_without_password(reader) -> bool:
 
 
 def _page_texts(reader) -> list[str]:
+    from pypdf.errors import LimitReachedError
+
     texts = []
     for number, page in enumerate(reader.pages, start=1):
         try:
             texts.append(page.extract_text() or "")
+        except LimitReachedError as exc:  # pypdf's own bound on one stream's unpacked size
+            raise Unreadable(f"解压后超过 pypdf 的上限 / page {number} unpacks past pypdf's "
+                             f"limit ({exc}): a damaged PDF or a decompression bomb",
+                             "re-export the PDF from its original, or print it to a new PDF, "
+                             "then add that") from None
         except Exception as exc:  # one damaged page: refuse rather than ingest a hole
             raise Unreadable(f"damaged PDF: page {number} cannot be read "
                              f"({type(exc).__name__}: {exc})",
