@@ -148,8 +148,8 @@ class Guard:
         if over and not started:
             await _json(send, 413, _too_large(seen, limit, scope["path"]))
             return
-        if status and status < 500 and scope["path"].startswith("/api/"):
-            self.outage.up()
+        if status == 200 and scope["path"].startswith("/api/ask"):
+            self.outage.up()  # an answer always reads the store: it is back
 
 
 def _content_length(scope) -> int | None:

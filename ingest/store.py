@@ -129,9 +129,10 @@ class Guarded:
                 result = attr(*args, **kwargs)
             except httpx.TransportError as exc:
                 raise StoreUnavailable(
-                    f"the Chroma server at {self._where} cannot be reached "
-                    f"({type(exc).__name__}: {exc}); check that `chroma run` is up — requests "
-                    "succeed again as soon as it is") from None
+                    f"cannot reach the Chroma server at {self._where} "
+                    f"({type(exc).__name__}: {exc}); start it with `chroma run --path DIR "
+                    "--host 127.0.0.1 --port PORT` — requests succeed again as soon as it is "
+                    "back") from None
             return Guarded(result, self._where) if _is_collection(result) else result
 
         return call

@@ -284,6 +284,48 @@ def test_delete_removes_the_document_from_list_and_answers(staff_api):
     assert again.status_code == 404 and zibo in again.json()["detail"]
 
 
+def test_every_reader_sees_each_write_once_it_returns_under_concurrent_askers(staff_api):
+    """Ten askers and listers hammer the server while staff upload and delete: once a write
+    returns, the very next list and ask from anyone reflect it, every time."""
+    import threading
+
+    client = staff_api()
+    base, stop, errors = str(client.base_url), threading.Event(), []
+
+    def reader():
+        with httpx.Client(base_url=base, timeout=TIMEOUT) as mine:
+            while not stop.is_set():
+                for resp in (mine.get("/api/documents"),
+                             mine.post("/api/ask", json={"question": NEW_FACT_QUESTION})):
+                    if resp.status_code != 200:
+                        errors.append(resp.text)
+
+    readers = [threading.Thread(target=reader, daemon=True) for _ in range(10)]
+    for t in readers:
+        t.start()
+    stale = []
+    try:
+        with httpx.Client(base_url=base, timeout=TIMEOUT) as other:
+            for cycle in range(6):
+                text = NEW_FACT.replace("888", str(900 + cycle))
+                up = client.post("/api/documents", files={"files": (NEW_FACT_NAME, text.encode())})
+                assert up.status_code == 200, up.text
+                doc = up.json()["files"][0]["doc_id"]
+                listed = {d["doc_id"] for d in other.get("/api/documents").json()}
+                answer = ask(other, NEW_FACT_QUESTION)["answer"]
+                stale += [] if doc in listed and str(900 + cycle) in answer else [("up", cycle)]
+                assert client.delete(f"/api/documents/{doc}").status_code == 200
+                listed = {d["doc_id"] for d in other.get("/api/documents").json()}
+                answer = ask(other, NEW_FACT_QUESTION)["answer"]
+                stale += [] if doc not in listed and str(900 + cycle) not in answer \
+                    else [("down", cycle)]
+    finally:
+        stop.set()
+        for t in readers:
+            t.join(TIMEOUT)
+    assert stale == [] and errors == []
+
+
 def test_staff_endpoints_need_the_right_token(staff_api):
     client = staff_api()
     upload = {"files": (NEW_FACT_NAME, NEW_FACT.encode())}

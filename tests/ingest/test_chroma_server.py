@@ -4,11 +4,9 @@ knowledge-base instances ("two API processes") against it."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from bot.chain import Bot
@@ -19,12 +17,12 @@ from ingest.indexing import doc_id_for
 from ingest.kb import KnowledgeBase
 from ingest.pipeline import ingest_paths
 from ingest.tokens import tokenize
+from tests.support.chroma import CHROMA, ChromaServer
 from tests.support.docs import TOPICS, topic_text, write_topic
 from tests.support.kbcheck import violations
 from tests.support.llm_server import free_port
-from tests.support.warm_cli import REPO, warm_cli
+from tests.support.warm_cli import warm_cli
 
-CHROMA = REPO / ".venv" / "bin" / "chroma"
 
 
 @pytest.fixture(scope="module")
@@ -32,32 +30,11 @@ def chroma_url(tmp_path_factory):
     """`chroma run` on a free port of 127.0.0.1, ready when its heartbeat answers."""
     if not CHROMA.exists():
         pytest.skip(f"{CHROMA} is absent (it comes with the chromadb package)")
-    folder = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with open(folder / "server.log", "wb") as log:
-        server = subprocess.Popen([str(CHROMA), "run", "--path", str(folder / "db"), "--host",
-                                   "127.0.0.1", "--port", str(port)], stdout=log,
-                                  stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert server.poll() is None, (folder / "server.log").read_text(errors="replace")
-                try:
-                    if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "chroma run never answered its heartbeat"
-                time.sleep(0.2)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server")).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture
