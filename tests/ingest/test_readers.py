@@ -397,3 +397,60 @@ def test_parse_bytes_reads_what_the_caller_already_read():
 
     parsed = parse_bytes(Path("docs/说明.md"), "# 说明\r\n\r\n\u3000\u3000正文。".encode("utf-8"))
     assert (parsed.format, parsed.title, parsed.text) == ("md", "说明", "# 说明\n\n正文。")
+
+
+# ---- decompression bombs and oversized text -------------------------------------------------
+def _bomb_docx(path: Path, member: str, megabytes: int) -> Path:
+    """A real .docx plus one part of `megabytes` zeros: a few hundred KB on disk."""
+    import zipfile
+
+    write_docx(path)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        with z.open(member, "w", force_zip64=True) as part:
+            block = b"\0" * (1024 * 1024)
+            for _ in range(megabytes):
+                part.write(block)
+    return path
+
+
+@pytest.mark.parametrize("member, megabytes, says", [
+    ("word/media/image1.png", 1024, "this .docx unpacks to 1,0"),
+    ("customXml/item9.xml", 40, "the text of this .docx (its XML) unpacks to 4"),
+])
+def test_a_zip_bomb_docx_is_refused_from_its_directory(tmp_path, member, megabytes, says):
+    path = _bomb_docx(tmp_path / "炸弹.docx", member, megabytes)
+    assert path.stat().st_size < 3 * 1024 * 1024
+    with pytest.raises(FileRejected) as info:
+        read_file(path, 50 * 1024 * 1024)
+    assert "解压后超过" in info.value.reason and says in info.value.reason
+    assert "XML_PARSE_HUGE" not in str(info.value) and "split it" in info.value.fix
+
+
+def test_a_zip_bomb_docx_is_refused_without_the_memory_it_would_take(tmp_path):
+    """In a fresh process, reading a 3 GiB-inside .docx peaks far below what unpacking takes."""
+    import subprocess
+    import sys
+
+    path = _bomb_docx(tmp_path / "bomb.docx", "word/media/image1.png", 3 * 1024)
+    script = ("import resource, sys\n"
+              "from ingest.readers import read_file\n"
+              "from ingest.errors import FileRejected\n"
+              "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+              "try:\n    read_file(sys.argv[1], 50 * 1024 * 1024)\n"
+              "except FileRejected as exc:\n    print(exc.reason)\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n")
+    run = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
+                         text=True, cwd=Path(__file__).resolve().parents[2], timeout=300)
+    reason, grew_kb = run.stdout.strip().splitlines()
+    assert "解压后超过" in reason, run.stderr
+    assert int(grew_kb) < 100 * 1024  # under 100 MB of growth, against 3 GiB unpacked
+
+
+def test_text_past_the_per_document_limit_is_refused(tmp_path):
+    from ingest.readers.base import MAX_TEXT_CHARS
+
+    path = tmp_path / "huge.txt"
+    path.write_text("政协" * (MAX_TEXT_CHARS // 2 + 1), encoding="utf-8")
+    with pytest.raises(FileRejected) as info:
+        read_file(path, 50 * 1024 * 1024)
+    assert "over the limit of 10,000,000" in info.value.reason and "split" in info.value.fix
