@@ -36,6 +36,8 @@ class Answer:
     note: str = ""  # for people: why it abstained, or what was changed (Chinese)
     reason: str = ""  # why it abstained, as a code (bot.answering.reasons.Reason)
     support: float = 0.0  # share of the question's key words found in the evidence (0-1)
+    # Sources that answer alike disagree on the figure: all are shown, none stands as the fact.
+    disputed: bool = False
     retrieved: list[dict] = field(default_factory=list)  # ranked passages: chunk_id, doc_id, ...
 
     def to_dict(self, with_retrieved: bool = False) -> dict:

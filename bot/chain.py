@@ -16,7 +16,7 @@ from langchain_core.runnables import RunnableLambda
 
 from bot.answer import NOT_FOUND, Answer
 from bot.answering.analysis import Analysis, analyze, expand_query, split_subquestions
-from bot.answering.decision import Decision, DocFacts, decide
+from bot.answering.decision import Decision, DocFacts, decide, disputed_by
 from bot.answering.evidence import Evidence, Source, gather, sources_of
 from bot.answering.model import AnswerModel, shipped_model
 from bot.answering.reasons import HARD, Reason, render
@@ -31,6 +31,7 @@ from cppcc_kb.settings import Settings
 from ingest.kb import KnowledgeBase
 from ingest.sentence_vectors import basis_for
 
+DISPUTED_LEAD = "不同资料对此给出的数字不一致："
 ANSWER_PASSAGES = 8  # passages shown as retrieved; the answerer reads every one retrieved
 _HEADER_DOCS = 3  # a history question reads the headers of this many of the top laws
 _RANK_BLEND = 0.15  # weight of the retrieval rank beside the best sentence when ordering passages
@@ -150,11 +151,19 @@ class Bot:
         sources = sources_of(passages, turn.info, self._headers(turn.info, passages, ground))
         # A follow-up's sentences are compared with the whole conversation's question (the
         # blended search's own vector): '那协商呢？' alone says almost nothing.
-        turn.evidence = gather(turn.info, sources, turn.named,
-                               self.search.vector_of(blended or expand_query(turn.question)),
-                               basis_for(self.kb.embedder.name))
-        turn.decision = decide(turn.info, turn.evidence, self.model, self._facts(records),
-                               ground.doc_text)
+        vector = self.search.vector_of(blended or expand_query(turn.question))
+        basis, facts = basis_for(self.kb.embedder.name), self._facts(records)
+
+        def decide_over(srcs: list[Source], named: set[str]) -> Decision:
+            turn.evidence = gather(turn.info, srcs, named, vector, basis)
+            return decide(turn.info, turn.evidence, self.model, facts, ground.doc_text)
+
+        first = decide_over(sources, turn.named)
+        evidence = turn.evidence  # what was answered from, kept whatever the check reads
+        turn.decision = disputed_by(
+            turn.info, first, facts, evidence.named, lambda left_out: decide_over(
+                [s for s in sources if s.doc_id != left_out], turn.named - {left_out}))
+        turn.evidence = evidence
         # Shown first: the passages whose best sentence answers best (the reranker's order
         # when one is configured).
         turn.passages = (passages if self.settings.reranker
@@ -229,8 +238,15 @@ class Bot:
                           note=render(d.reason, **dict(d.names)),
                           mode="extractive-refusal" if d.hard else "extractive",
                           support=round(d.confidence, 3))
-        answer = build_citations(list(d.picks), Grounding(self.kb, self.kb.records()))
+        answer = build_citations(list(d.picks) + list(d.disputed),
+                                 Grounding(self.kb, self.kb.records()))
         answer.support = round(d.confidence, 3)
+        if d.disputed:
+            titles = "、".join(dict.fromkeys(f"《{c.title}》" for c in answer.citations))
+            answer.answer = f"{DISPUTED_LEAD}\n{answer.answer}"
+            answer.disputed = True
+            answer.note = (f"{titles}给出的数字不一致；以上分别摘自各自原文，请以权威文件或"
+                           "工作人员核实为准。")
         return answer
 
     def _facts(self, records: dict) -> dict[str, DocFacts]:

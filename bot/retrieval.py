@@ -51,8 +51,8 @@ class Filters:
         except (TypeError, ValueError):
             raise QuestionError(f"years must be whole numbers like 2025, got {years!r}") from None
         if not all(isinstance(d, str) and d.isprintable() and len(d) <= 200 for d in doc_ids):
-            raise QuestionError("doc_ids must be a list of document ids (strings from "
-                                "GET /api/documents)")
+            raise QuestionError("doc_ids must be a list of document ids (strings) from "
+                                "GET /api/documents")
         if len(doc_ids) > MAX_FILTER_VALUES or len(years) > MAX_FILTER_VALUES:
             raise QuestionError(f"a filter holds at most {MAX_FILTER_VALUES} document ids and "
                                 f"{MAX_FILTER_VALUES} years; pick fewer, or search everything "

@@ -84,9 +84,13 @@ def answer_html(answer: Answer) -> str:
         items = "、".join(escape(f) for f in answer.unverified_figures)
         parts.append('<div class="kb-warning"><strong>⚠ 以下数字或名称未能在引用原文中核实，'
                      f'请以原文为准：</strong><span class="kb-unverified">{items}</span></div>')
+    if answer.disputed:
+        parts.append('<div class="kb-warning kb-disputed"><strong>⚠ 资料之间的数字不一致'
+                     '</strong>，下面分别列出各自的出处，请核对原文。</div>')
     if answer.note and not rejected:
         parts.append(f'<div class="kb-note kb-small">{text_html(answer.note)}</div>')
-    style = "kb-unverified-answer" if (answer.unverified_figures and not rejected) else "kb-verified"
+    style = ("kb-unverified-answer" if (answer.unverified_figures and not rejected)
+             or answer.disputed else "kb-verified")
     parts.append(f'<div class="kb-foot">{_badge(answer)}</div>')
     return f'<div class="kb-answer {style}">{"".join(parts)}</div>'
 
@@ -98,6 +102,8 @@ def _badge(answer: Answer) -> str:
         return f"摘录自资料原文 · {cited}"
     if answer.unverified_figures or not answer.verified:
         return f"部分内容未核实 · {cited}"
+    if answer.disputed:
+        return f"⚠ 资料不一致，未作为确定答案 · {cited}"
     if answer.mode == "llm":
         return f"✓ 大模型撰写，引用已核对 · {cited}"
     return f"✓ 摘录自资料原文 · {cited}"

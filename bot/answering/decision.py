@@ -1,5 +1,6 @@
 """Stage 3, decision: pick the sentence that answers, add the one a two-part question needs, or
-refuse — and say why with a reason code.
+refuse — and say why with a reason code; and when another document would answer just as
+surely with a different figure, show both (`disputed`) rather than one as fact.
 
 Why did a question abstain? Read `decide` top to bottom: no candidates; then the hard checks
 (each a named function below: the evidence contradicts the question); then the fitted judge's
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from bot.answering.analysis import Analysis, focus_found, in_order, mentions_body, names_law
-from bot.answering.clues import (FIGURE_KINDS, fits_kind, focus_near_figure, has_unit,
+from bot.answering.clues import (FIGURE_KINDS, counts, fits_kind, focus_near_figure, has_unit,
                                  term_coverage)
 from bot.answering.evidence import FEATURES, Candidate, Evidence, Source
 from bot.answering.lexicon import lexicon
@@ -29,6 +30,7 @@ _MAX_QUOTE_WORDS = 150  # a rule or a name is read in its whole sentence
 _CLAUSE = re.compile(r"[，,；;：:]")
 _HISTORY_DATE = re.compile(r"((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日")
 _SECOND = 0.5  # a second sentence must cover this share of what the first leaves out
+_DISPUTE_KINDS = frozenset({"count", "ratio", "duration", "frequency"})  # figures with a unit
 JUDGE_FEATURES = FEATURES + ("score", "lead", "second_part", "dated", "unseen")
 
 
@@ -52,6 +54,8 @@ class Decision:
     confidence: float = 0.0  # the judge's probability that the answer shown is right
     judged: tuple[float, ...] = ()  # what the judge read (JUDGE_FEATURES), when it was asked
     ranked: tuple[Candidate, ...] = field(default=(), compare=False)  # best first
+    # Sentences of other documents the judge would answer with as surely, stating another figure.
+    disputed: tuple[Candidate, ...] = ()
 
     @property
     def refused(self) -> bool:
@@ -93,6 +97,47 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
                         confidence=confidence, judged=tuple(row), ranked=tuple(ranked))
     return Decision(tuple(trim(p, q) for p in picks), confidence=confidence, judged=tuple(row),
                     ranked=tuple(ranked))
+
+
+def disputed_by(q: Analysis, d: Decision, docs: dict[str, DocFacts], named: frozenset[str],
+                without: Callable[[str], Decision]) -> Decision:
+    """The decision, with what the other documents say when they disagree: `without(doc_id)`
+    decides again as if the answering document were not in the knowledge base (how held-out
+    sets make a question unanswerable). When that answer stands on its own — no check refuses
+    it, the judge is as sure as the threshold asks —, reports on the same period, and states the
+    asked figure with none of the values shown (a planted or outdated document against the
+    report), both are shown. Laws are left out: two laws giving two time limits rule on two
+    matters, and versions of one law are told apart by the version checks."""
+    if d.refused or q.kind not in _DISPUTE_KINDS or len(d.picks) != 1:
+        return d
+    mine = docs.get(d.picks[0].source.doc_id)
+    shown = asked_values(d.picks[0].quote, q.unit)
+    if not shown or mine is None or mine.kind == "law":
+        return d
+    other = without(mine.doc_id)
+    if other.refused or len(other.picks) != 1:
+        return d
+    theirs = docs.get(other.picks[0].source.doc_id)
+    period = set(q.years) or mine.years
+    if theirs is None or theirs.kind == "law" or not period & theirs.years:
+        return d
+    if mine.doc_id in named and theirs.doc_id not in named:
+        return d  # the question names its subject (大沙东站): another one's figure is no dispute
+    values = asked_values(other.picks[0].quote, q.unit)
+    return d if not values or values & shown else replace(d, disputed=other.picks)
+
+
+def asked_values(text: str, unit: str) -> set[float]:
+    """The values of the figures in `text` that count in the asked unit (any count when the
+    question names none)."""
+    from bot.figures import find_figures
+
+    spans = set(counts(text))
+    values = set()
+    for f in find_figures(text):
+        if (f.start, f.end) in spans and (not unit or has_unit(text[f.start:f.end + 6], unit)):
+            values.add(f.value)
+    return values
 
 
 def unmentioned(q: Analysis, ev: Evidence) -> dict[str, str]:

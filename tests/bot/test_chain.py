@@ -294,3 +294,35 @@ def test_a_follow_ups_reranker_sees_every_passage_of_both_searches():
     assert pool[:4] == ["both0", "own0", "both1", "own1"]  # the conversation's search leads
     assert sorted(pool) == sorted({*(p.chunk_id for p in own[:5]),
                                    *(p.chunk_id for p in blended)})
+
+
+# ---- sources that disagree ---------------------------------------------------------------------
+PLANTED = "# 2025年淄博市政协工作补充说明\n\n2025年，淄博市政协全年提案共9999件。\n"
+
+
+def test_a_planted_figure_is_shown_beside_the_reports_not_as_the_fact(corpus_settings, embedder,
+                                                                     tmp_path):
+    """A two-line document saying 9999 against the report's 636: both figures, each cited from
+    its own document, the answer marked disputed — and the UI says they differ."""
+    from bot.chain import Bot
+    from ingest.kb import KnowledgeBase
+    from ingest.pipeline import ingest_paths
+    from ui.render import answer_html
+
+    kb = KnowledgeBase(corpus_settings, embedder)
+    (tmp_path / "补充说明.txt").write_text(PLANTED, encoding="utf-8")
+    assert not ingest_paths([tmp_path / "补充说明.txt"], corpus_settings, kb=kb).failed
+    answer = Bot(corpus_settings, kb).ask("2025年淄博市政协全年提案数量是多少？")
+    assert answer.disputed and not answer.abstained
+    assert "9999" in answer.answer and "636" in answer.answer
+    assert answer.answer.startswith("不同资料对此给出的数字不一致")
+    assert len({c.doc_id for c in answer.citations}) == 2
+    assert {"9999", "636"} == {f for c in answer.citations for f in ("9999", "636") if f in c.quote}
+    html = answer_html(answer)
+    assert "资料之间的数字不一致" in html and "✓" not in html
+
+
+def test_one_law_against_another_is_no_dispute(ask):
+    """Two laws giving two figures rule on two matters: the answer stands alone."""
+    answer = ask("全国人大开会期间，多少名代表联名可以书面提出质询案？")
+    assert not answer.disputed and "三十名" in answer.answer
