@@ -150,3 +150,28 @@ def reindex(ctx: click.Context, doc_ids: tuple[str, ...], everything: bool):
         click.echo(f"not found  {m} (see `cppcc-kb list`)", err=True)
     if missing or summary.failed:
         ctx.exit(1)
+
+
+@click.command()
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.pass_context
+def backup(ctx: click.Context, dest: Path):
+    """Write the whole knowledge base to the new folder DEST (safe while `serve` runs)."""
+    from ingest.backup import backup as write_backup
+
+    manifest = write_backup(_settings(ctx), dest)
+    click.echo(f"backed up {manifest['documents']} documents, {manifest['chunks']} chunks → "
+               f"{dest}")
+
+
+@click.command()
+@click.argument("src", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.pass_context
+def restore(ctx: click.Context, src: Path):
+    """Fill an empty knowledge base from the backup folder SRC."""
+    from ingest.backup import restore as read_backup
+
+    settings = _settings(ctx)
+    manifest = read_backup(settings, src)
+    click.echo(f"restored {manifest['documents']} documents, {manifest['chunks']} chunks from "
+               f"{src} into {settings.chroma_url or settings.data}")
