@@ -201,3 +201,42 @@ def splitter_command(ctx: click.Context, corpus: Path | None, sets: tuple[Path, 
     click.echo(f"# finished · {_machine()}")
     if json_out:
         json_out.write_text(json.dumps(rows, ensure_ascii=False, indent=1), "utf-8")
+
+
+@bench.command(name="load")
+@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="Knowledge base to serve (copied; never written) "
+                                 "[default: the global --data].")
+@click.option("--questions", "sets", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Question set JSONL the askers cycle through (repeatable) [default: the "
+                   "shared dev sets + evals/sets/cppcc_dev.jsonl].")
+@click.option("--askers", "levels", multiple=True, type=click.IntRange(1, 200),
+              help="Concurrent askers (repeatable) [default: 1, 10, 50].")
+@click.option("--seconds", type=click.FloatRange(1, 600), default=20.0,
+              help="How long each level runs [20].")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write the rows as one JSON file.")
+@click.pass_context
+def load_command(ctx: click.Context, data: Path | None, sets: tuple[Path, ...],
+                 levels: tuple[int, ...], seconds: float, json_out: Path | None):
+    """Askers under load on 127.0.0.1 while staff write: errors, stale answers, latency, RSS."""
+    from bench.load_bench import bench_load, table
+    from bench.rss import stop_on_sigterm
+    from evals.sets import load_set
+
+    stop_on_sigterm()
+    data = (data or ctx.obj().data).resolve()
+    if not (data / "chroma").exists():
+        raise click.UsageError(f"{data} holds no knowledge base; build one with "
+                               "`cppcc-kb ingest` first")
+    questions = [q.question for s in (sets or [s for s in DEFAULT_SETS if s.exists()])
+                 for q in load_set(s)[0] if not q.history]
+    if not questions:
+        raise click.UsageError("no questions: pass --questions SET.jsonl")
+    click.echo(f"# {_machine()}", err=True)
+    rows = bench_load(data, questions, list(levels or (1, 10, 50)), seconds,
+                      echo=lambda m: click.echo(m, err=True))
+    click.echo(table(rows))
+    if json_out:
+        json_out.write_text(json.dumps(rows, ensure_ascii=False, indent=1), "utf-8")

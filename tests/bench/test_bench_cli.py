@@ -77,6 +77,23 @@ def test_bench_query_prints_latency_per_stage(bench_kb):
     assert "cProfile of the slowest question" in out and "cumtime" in out
 
 
+def test_bench_load_counts_requests_errors_and_stale_answers_per_level(bench_kb):
+    data, _ = bench_kb
+    out = _run("bench", "load", "--data", str(data), "--askers", "1", "--askers", "3",
+               "--seconds", "3")
+    rows = [line.strip("|").split("|") for line in out.splitlines()
+            if re.match(r"^\| \d+ \|", line)]
+    assert [int(r[0]) for r in rows] == [1, 3]
+    for askers, requests, per_s, errors, cycles, stale, missing, p50, p95, p99, rss in rows:
+        assert _num(requests.strip()) > 0 and _num(errors.strip()) == 0
+        assert _num(stale.strip()) == 0 and _num(missing.strip()) == 0
+        assert _num(cycles.strip()) >= 0  # a write cycle may outlast a 3-second level
+        assert 0 < _num(p50.strip()) <= _num(p95.strip()) <= _num(p99.strip())
+        assert _num(rss.strip()) > 0
+    listed = _run("--data", str(data), "list")  # served from a copy: the folder is untouched
+    assert "负载测试" not in listed and listed.strip()
+
+
 def test_bench_query_baseline_from_our_vectors(bench_kb, tmp_path):
     import shutil
 
