@@ -324,7 +324,8 @@ async def upload_documents(request: Request, settings: SettingsDep, bot: BotDep)
     """Add or update documents (staff): multipart field `files`, one or many; the file name is
     the document's identity, so uploading a file of the same name again updates it."""
     _refuse_declared_size(request, settings.max_file_bytes)
-    with tempfile.TemporaryDirectory(prefix="cppcc-kb-upload-") as folder:
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="api-", dir=settings.uploads_dir) as folder:
         parts = await _UploadReceiver(Path(folder), settings.max_file_bytes).receive(request)
         if not parts:
             raise HTTPException(400, "the upload holds no files; send them as multipart/form-data "

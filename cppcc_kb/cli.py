@@ -27,11 +27,12 @@ def _register() -> None:
     from bench.commands import bench
     from bot.commands import ask
     from evals.commands import eval_command
-    from ingest.commands import backup, ingest, list_documents, reindex, remove, reset, restore
+    from ingest.commands import (backup, check, ingest, list_documents, reindex, remove, reset,
+                                 restore)
     from ui.commands import serve
 
-    for command in (ingest, list_documents, remove, reindex, reset, backup, restore, ask, serve,
-                    eval_command, bench):
+    for command in (ingest, list_documents, remove, reindex, reset, check, backup, restore, ask,
+                    serve, eval_command, bench):
         cli.add_command(command)
 
 

@@ -128,6 +128,12 @@ class Settings(BaseSettings):
         return int(self.max_file_mb * 1024 * 1024)
 
     @property
+    def uploads_dir(self) -> Path:
+        """Uploaded files wait here while they are ingested; a killed server's leftovers are
+        removed when `serve` starts again (or by `cppcc-kb check --repair`)."""
+        return self.data / "uploads"
+
+    @property
     def index_dir(self) -> Path:
         """Derived caches (the keyword index) live here, beside the Chroma data."""
         return self.data / "index"

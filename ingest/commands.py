@@ -175,3 +175,23 @@ def restore(ctx: click.Context, src: Path):
     manifest = read_backup(settings, src)
     click.echo(f"restored {manifest['documents']} documents, {manifest['chunks']} chunks from "
                f"{src} into {settings.chroma_url or settings.data}")
+
+
+@click.command()
+@click.option("--repair", is_flag=True, help="Fix what is found (sweep, re-index, rebuild).")
+@click.pass_context
+def check(ctx: click.Context, repair: bool):
+    """Check that Chroma, the keyword index and the records agree; exit 1 on a problem."""
+    from ingest.check import check as run_check
+
+    settings = _writer_settings(ctx) if repair else _settings(ctx)
+    report = run_check(settings, repair=repair)
+    for line in report.repaired:
+        click.echo(f"repaired   {line}")
+    for line in report.lines():
+        click.echo(line)
+    if report.ok:
+        click.echo("OK: Chroma, the keyword index and the records agree.")
+    else:
+        click.echo("Problems found; run `cppcc-kb check --repair` to fix them.", err=True)
+        ctx.exit(1)

@@ -373,7 +373,9 @@ class StaffHandlers:
             raise gr.Error("请先选择要上传的文件。", title="没有文件")
         progress(0, desc="正在读取文件…")
         rows: list[list] = []
-        with tempfile.TemporaryDirectory(prefix="cppcc-kb-ui-upload-") as folder:
+        uploads = self.settings.uploads_dir
+        uploads.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="desk-", dir=uploads) as folder:
             saved: dict[int, Path] = {}
             for i, path in enumerate(paths):
                 name, refused = _upload_name(path.name, {p.name for p in saved.values()})

@@ -35,6 +35,10 @@ def serve(ctx: click.Context, host: str | None, port: int | None):
     lease = nullcontext() if settings.chroma_url else serving_lease(settings.data, urls[0])
     with lease:  # a second serve, or the CLI writing to this folder, is refused and told why
         click.echo(f"Knowledge base: {settings.chroma_url or settings.data}", err=True)
+        if not settings.chroma_url:  # this process holds the folder: a killed run's leftovers go
+            from ingest.check import sweep_at_start
+
+            sweep_at_start(settings)
         bot = get_bot(settings)  # loads nothing heavy yet; refuses a store of another embedder
         if not bot.kb.records():
             ingest_first_corpus(bot, settings)

@@ -17,6 +17,9 @@ def test_serve_holds_its_folder_until_it_dies(tmp_path):
     corpus = tmp_path / "corpus"
     write_topic(corpus, "cherries.txt", "樱桃种植")
     new = write_topic(tmp_path / "more", "hydrogen.txt", "氢能汽车")
+    leftover = data / "uploads" / "api-killed"  # what a killed server's upload left behind
+    leftover.mkdir(parents=True)
+    (leftover / "half.txt").write_text("半途", encoding="utf-8")
     server = warm.spawn(["--data", data, "serve", "--host", "0.0.0.0", "--port", port],
                         env={"CPPCC_KB_CORPUS_DIR": str(corpus), "CPPCC_KB_STAFF_TOKEN": None})
     try:
@@ -31,6 +34,7 @@ def test_serve_holds_its_folder_until_it_dies(tmp_path):
             assert time.monotonic() < deadline, server.stderr[-3000:]
             time.sleep(0.3)
         banner = server.stderr
+        assert not leftover.exists()  # swept when serve started, holding the folder
         assert "Warning: listening on 0.0.0.0, reachable from other machines" in banner
         assert f"http://127.0.0.1:{port}/" in banner and "http://0.0.0.0" not in banner
 
