@@ -87,7 +87,7 @@ def run_level(data: Path, questions: list[str], askers: int, seconds: float,
                 n = 0
                 while not stop.is_set():
                     n += 1
-                    up = client.post("/api/documents", files={
+                    up = client.post("/api/documents", params={"wait": "true"}, files={
                         "files": (PROBE_NAME, probe_text(n).encode("utf-8"))})
                     if up.status_code != 200:
                         writes["write_errors"] += 1

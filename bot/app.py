@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -37,13 +38,14 @@ from cppcc_kb.settings import Settings
 from ingest.documents import remove_documents
 from ingest.embedder import embedder_identity
 from ingest.errors import FileRejected, StoreLocked, StoreUnavailable
+from ingest.jobs import IngestQueue
 from ingest.manifest import MANIFEST
-from ingest.pipeline import IngestSummary, ingest_paths
 
 logger = logging.getLogger("cppcc_kb.api")
 
 EXAMPLE_QUESTION = "淄博有多少家“政协委员工作室”？"
 EXAMPLE_BODY = json.dumps({"question": EXAMPLE_QUESTION}, ensure_ascii=False)
+_DELETE_WAIT_S = 120.0
 MAX_UPLOAD_FILES = 20  # per request; bounds the temporary disk one upload can take
 _MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the files' bytes
 _STAFF_HELP = "send the staff token as `Authorization: Bearer TOKEN` or `X-Staff-Token: TOKEN`"
@@ -121,6 +123,23 @@ class UploadResult(BaseModel):
     files: list[UploadRow] = Field(description="One row per uploaded file, in upload order.")
 
 
+class JobOut(BaseModel):
+    """An upload's progress; its rows once it is done."""
+
+    job_id: str
+    status: Literal["queued", "waiting", "running", "done", "failed"]
+    ahead: int = Field(description="Jobs that run before this one.")
+    done: int = Field(description="Files read so far.")
+    total: int
+    chunks: int
+    note: str = Field("", description="What it waits for, or why it failed.")
+    files: list[UploadRow] = Field(description="One row per file: refused ones at once, the "
+                                               "rest when the job is done.")
+    created: float
+    started: float
+    finished: float
+
+
 class LLMStatus(BaseModel):
     configured: bool = Field(description="Whether CPPCC_KB_LLM_BASE_URL is set.")
     model: str | None = None
@@ -158,6 +177,7 @@ def create_api(settings: Settings, bot: Bot | None = None) -> FastAPI:
     app.state.bot = bot
     app.state.outage = Outage()
     app.state.login_throttle = LoginThrottle()
+    app.state.jobs = IngestQueue(bot.kb)  # uploads of the API and the desk, one at a time
     app.include_router(router)
     app.add_middleware(Guard, outage=app.state.outage, limits=BodyLimits(
         default=settings.max_request_kb * 1024, upload=upload_limit(settings.max_file_bytes)))
@@ -317,25 +337,91 @@ async def list_documents(bot: BotDep) -> list[DocumentOut]:
                  "schema": {"type": "object", "required": ["files"], "properties": {"files": {
                      "type": "array", "items": {"type": "string", "format": "binary"}}}}}}}},
              responses={**_STAFF_ERRORS,
+                        202: {"model": JobOut, "description": "Queued: follow it at "
+                                                              "GET /api/jobs/{job_id}."},
                         400: {"model": ErrorOut, "description": "No files, or not multipart."},
-                        409: {"model": ErrorOut, "description": "Another ingest is running."},
                         413: {"model": ErrorOut, "description": "A file is over the size limit."}})
-async def upload_documents(request: Request, settings: SettingsDep, bot: BotDep) -> UploadResult:
+async def upload_documents(request: Request, settings: SettingsDep, bot: BotDep,
+                           wait: bool = False) -> Response:
     """Add or update documents (staff): multipart field `files`, one or many; the file name is
-    the document's identity, so uploading a file of the same name again updates it."""
+    the document's identity, so uploading a file of the same name again updates it.
+
+    Returns 202 with a job at once (uploads queue behind each other; `GET /api/jobs/{job_id}`
+    shows progress and, when done, one row per file). `?wait=true` answers 200 with the rows
+    when the job ends instead — for scripts; a long upload may outlast a client's timeout."""
     _refuse_declared_size(request, settings.max_file_bytes)
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="api-", dir=settings.uploads_dir) as folder:
-        parts = await _UploadReceiver(Path(folder), settings.max_file_bytes).receive(request)
+    folder = Path(tempfile.mkdtemp(prefix="api-", dir=settings.uploads_dir))
+    try:
+        parts = await _UploadReceiver(folder, settings.max_file_bytes).receive(request)
         if not parts:
             raise HTTPException(400, "the upload holds no files; send them as multipart/form-data "
                                      "in the field `files`")
-        saved = [p.path for p in parts if p.path]
-        # Into the bot's own knowledge base, so it answers from the new files at once.
-        summary = (await run_in_threadpool(ingest_paths, saved, bot.settings, kb=bot.kb)
-                   if saved else IngestSummary())
-    outcomes = {Path(o.path).name: o for o in summary.outcomes}
-    return UploadResult(files=[_upload_row(p, outcomes) for p in parts])
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    saved = [p.path for p in parts if p.path]
+    refused = [_upload_row(p, {}) for p in parts if p.path is None]
+    if not saved:
+        shutil.rmtree(folder, ignore_errors=True)
+        return _json_response(UploadResult(files=refused))
+    jobs: IngestQueue = request.app.state.jobs
+    job = jobs.submit(saved, folder)
+    job.refused = refused
+    if wait:
+        await run_in_threadpool(jobs.wait, job)
+        if job.status == "failed":
+            raise HTTPException(409 if "another ingest" in job.note else 500, job.note)
+        return _json_response(UploadResult(files=_job_rows(job, parts)))
+    return _json_response(_job_out(job, jobs), status=202)
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, dependencies=StaffOnly, tags=["documents"],
+            responses={**_STAFF_ERRORS, 404: {"model": ErrorOut}})
+async def get_job(job_id: str, request: Request) -> Response:
+    """An upload job's status and progress (staff)."""
+    jobs: IngestQueue = request.app.state.jobs
+    job = jobs.get(job_id)
+    if job is None:
+        raise HTTPException(404, f"no job {job_id!r} on this server (jobs are kept while it runs; "
+                                 "after a restart, GET /api/documents shows what was stored)")
+    return _json_response(_job_out(job, jobs))
+
+
+@router.get("/jobs", response_model=list[JobOut], dependencies=StaffOnly, tags=["documents"],
+            responses=_STAFF_ERRORS)
+async def list_jobs(request: Request) -> Response:
+    """Recent upload jobs, newest first (staff)."""
+    jobs: IngestQueue = request.app.state.jobs
+    return Response(json.dumps([jsonable_encoder(_job_out(j, jobs)) for j in jobs.recent()],
+                               ensure_ascii=False), media_type="application/json")
+
+
+def _job_out(job, jobs) -> JobOut:
+    rows = _job_rows(job) if job.ended else list(job.refused)
+    return JobOut(job_id=job.id, status=job.status, ahead=jobs.position(job), done=job.done,
+                  total=job.total, chunks=job.chunks, note=job.note, files=rows,
+                  created=job.created, started=job.started, finished=job.finished)
+
+
+def _job_rows(job, parts: list | None = None) -> list[UploadRow]:
+    outcomes = {Path(o.path).name: o for o in job.outcomes}
+    done = [UploadRow(file=name, status=o.status, doc_id=o.doc_id, title=o.title,
+                      chunks=o.chunks, reason=o.reason, fix=o.fix)
+            for name, o in ((n, outcomes.get(n)) for n in job.files) if o is not None]
+    refused = list(job.refused)
+    if parts is None:
+        return refused + done
+    by_name = {r.file: r for r in done}
+    rows, refused_iter = [], iter(refused)
+    for p in parts:  # upload order
+        rows.append(by_name[p.path.name] if p.path is not None and p.path.name in by_name
+                    else next(refused_iter))
+    return rows
+
+
+def _json_response(model: BaseModel, status: int = 200) -> Response:
+    return Response(model.model_dump_json(), status_code=status, media_type="application/json")
 
 
 def _upload_row(part: _Part, outcomes: dict) -> UploadRow:
@@ -351,7 +437,9 @@ def _upload_row(part: _Part, outcomes: dict) -> UploadRow:
                                               409: {"model": ErrorOut}})
 async def delete_document(doc_id: str, bot: BotDep) -> DocumentOut:
     """Remove a document (staff), by id or exact source file name; returns what was removed."""
-    removed, _ = await run_in_threadpool(remove_documents, bot.settings, [doc_id], kb=bot.kb)
+    # An upload running in this process holds the lock for a while: the delete waits its turn.
+    removed, _ = await run_in_threadpool(lambda: remove_documents(
+        bot.settings, [doc_id], kb=bot.kb, wait_s=_DELETE_WAIT_S))
     if not removed:
         raise HTTPException(404, f"no document with id {doc_id!r}; GET /api/documents lists "
                                  "the ids")

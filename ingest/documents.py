@@ -23,11 +23,12 @@ def resolve(records: list[DocRecord], key: str) -> DocRecord | None:
     return by_source[0] if len(by_source) == 1 else None
 
 
-def remove_documents(settings: Settings, keys: list[str], kb: KnowledgeBase | None = None
-                     ) -> tuple[list[DocRecord], list[str]]:
-    """Remove from Chroma and the keyword index together, under the ingest lock."""
+def remove_documents(settings: Settings, keys: list[str], kb: KnowledgeBase | None = None,
+                     wait_s: float = 0.0) -> tuple[list[DocRecord], list[str]]:
+    """Remove from Chroma and the keyword index together, under the ingest lock (waiting up to
+    `wait_s` seconds for an ingest that holds it)."""
     removed, missing = [], []
-    with ingest_lock(settings.data):
+    with ingest_lock(settings.data, wait_s):
         kb = kb or KnowledgeBase(settings)
         records = kb.store.records()
         for key in keys:

@@ -15,8 +15,9 @@ SERVE_LOCK = "serve.lock"
 
 
 @contextmanager
-def ingest_lock(data_dir: Path):
-    """Hold data_dir/ingest.lock for the block; a second holder gets StoreLocked at once.
+def ingest_lock(data_dir: Path, wait_s: float = 0.0):
+    """Hold data_dir/ingest.lock for the block; a second holder gets StoreLocked — at once, or
+    after waiting up to `wait_s` seconds for the first to finish.
 
     The kernel drops a flock when its process dies (even by kill -9), so a crash never leaves
     the knowledge base locked.
@@ -24,15 +25,24 @@ def ingest_lock(data_dir: Path):
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / "ingest.lock"
     fh = open(path, "a+", encoding="utf-8")
+    deadline = time.monotonic() + wait_s
     try:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            info = _holder(fh)
-            since = time.strftime("%H:%M:%S", time.localtime(info.get("since", time.time())))
-            raise StoreLocked(
-                f"another ingest (pid {info.get('pid', '?')}, since {since}) is writing to "
-                f"{data_dir}; wait for it to finish and run this again") from None
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
+    except BlockingIOError:
+        info = _holder(fh)
+        fh.close()
+        since = time.strftime("%H:%M:%S", time.localtime(info.get("since", time.time())))
+        raise StoreLocked(
+            f"another ingest (pid {info.get('pid', '?')}, since {since}) is writing to "
+            f"{data_dir}; wait for it to finish and run this again") from None
+    try:
         fh.seek(0)
         fh.truncate()
         fh.write(json.dumps({"pid": os.getpid(), "since": time.time()}))

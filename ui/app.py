@@ -26,9 +26,10 @@ from bot.guard import STORE_DOWN_ZH, LoginThrottle
 from cppcc_kb.errors import KBError
 from cppcc_kb.settings import Settings
 from ingest.errors import StoreLocked, StoreUnavailable
+from ingest.jobs import IngestQueue
 from ingest.manifest import MANIFEST
 from ingest.documents import reindex_documents
-from ingest.pipeline import IngestSummary, ingest_paths
+from ingest.pipeline import IngestSummary
 from ingest.store import DocRecord
 from ui import render
 
@@ -302,9 +303,11 @@ class NotLoggedIn(gr.Error):
 class StaffHandlers:
     """Upload, list, delete and re-index; each call checks the session's login first."""
 
-    def __init__(self, bot: Bot, settings: Settings, throttle: LoginThrottle | None = None):
+    def __init__(self, bot: Bot, settings: Settings, throttle: LoginThrottle | None = None,
+                 jobs: IngestQueue | None = None):
         self.bot, self.settings = bot, settings
         self.throttle = throttle or LoginThrottle()
+        self.jobs = jobs or IngestQueue(bot.kb)
         token = settings.staff_token
         if token is None:
             raise ValueError("the staff desk needs settings.staff_token")
@@ -386,14 +389,19 @@ class StaffHandlers:
                 shutil.copyfile(path, target)  # under its own name: the name is the identity
                 saved[i] = target
                 rows.append([name, "", "", 0, ""])
-            try:
-                summary = (ingest_paths(list(saved.values()), self.bot.settings, kb=self.bot.kb,
-                                        progress=_progress_feed(progress))
-                           if saved else IngestSummary())
-            except Exception as exc:  # noqa: BLE001 — the desk shows a sentence, the log the rest
-                return (_table_of(rows, error=_readable(exc)), _msg(_readable(exc), ok=False),
-                        *self._after_change())
-        by_name = {Path(o.path).name: o for o in summary.outcomes}
+            outcomes, seconds = [], 0.0
+            if saved:  # the same queue as the API's: one upload after another, never a refusal
+                job = self.jobs.submit(list(saved.values()))
+                while not self.jobs.wait(job, 0.5).ended:
+                    desc = ("等待另一个入库任务完成…" if job.status == "waiting"
+                            else f"已处理 {job.done}/{job.total} 个文件，{job.chunks} 个段落")
+                    progress((job.done, max(job.total, 1)), desc=desc)
+                if job.status == "failed":
+                    why = _readable(KBError(job.note)) if job.note else "入库失败"
+                    return (_table_of(rows, error=why), _msg(why, ok=False),
+                            *self._after_change())
+                outcomes, seconds = job.outcomes, job.finished - job.started
+        by_name = {Path(o.path).name: o for o in outcomes}
         for i, target in saved.items():
             o = by_name.get(target.name)
             if o is None:
@@ -404,7 +412,7 @@ class StaffHandlers:
         counts = {s: sum(r[1] == label for r in rows) for s, label in STATUS.items()}
         parts = [f"{STATUS[s]} {n} 个" for s, n in counts.items() if n]
         ok = True if not counts["failed"] else (None if counts["added"] + counts["updated"] else False)
-        note = "，".join(parts) + (f"，耗时 {summary.seconds:.1f} 秒" if saved else "")
+        note = "，".join(parts) + (f"，耗时 {seconds:.1f} 秒" if saved else "")
         if counts["added"] or counts["updated"]:
             note += "。新内容已可在问答中使用。"
         return (_table_of(rows), _msg(note, ok=ok), *self._after_change())
@@ -426,7 +434,8 @@ class StaffHandlers:
         from ingest.documents import remove_documents
 
         try:
-            removed, _ = remove_documents(self.bot.settings, [pending], kb=self.bot.kb)
+            removed, _ = remove_documents(self.bot.settings, [pending], kb=self.bot.kb,
+                                          wait_s=120.0)  # after an upload that runs
         except Exception as exc:  # noqa: BLE001
             return (None, gr.Row(visible=False), _msg(_readable(exc), ok=False),
                     *self._after_change(pending))
@@ -514,7 +523,8 @@ def _when(ts: float) -> str:
 
 
 # ---- the page ------------------------------------------------------------------------------
-def build_ui(bot: Bot, settings: Settings, throttle: LoginThrottle | None = None) -> gr.Blocks:
+def build_ui(bot: Bot, settings: Settings, throttle: LoginThrottle | None = None,
+             jobs: IngestQueue | None = None) -> gr.Blocks:
     """The page: chat and sources; the staff desk tab only when a staff token is configured."""
     chat = ChatHandlers(bot, settings)
     records = chat.records()
@@ -555,8 +565,8 @@ def build_ui(bot: Bot, settings: Settings, throttle: LoginThrottle | None = None
                     with gr.Column(scale=2, min_width=340):
                         sources = gr.HTML(render.sources_html(None), elem_id="kb-sources-panel")
             if settings.staff_token is not None:
-                _staff_tab(StaffHandlers(bot, settings, throttle), doc_filter, year_filter,
-                           header)
+                _staff_tab(StaffHandlers(bot, settings, throttle, jobs), doc_filter,
+                           year_filter, header)
         gr.HTML('<div id="kb-footer">政协知识库问答 · 回答仅依据已收录文件，请以原文为准 · '
                 '<a href="/api/docs" target="_blank">API 文档</a></div>')
 

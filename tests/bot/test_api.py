@@ -225,7 +225,7 @@ def test_upload_answers_from_the_new_file_and_reports_the_bad_ones(staff_api):
     files = [("files", (f"../../某处/{NEW_FACT_NAME}", NEW_FACT.encode())),  # folders are dropped
              ("files", ("损坏的报告.pdf", b"%PDF-1.4 truncated")),
              ("files", ("manifest.json", manifest.encode()))]
-    resp = client.post("/api/documents", files=files)
+    resp = client.post("/api/documents", files=files, params={"wait": "true"})
     assert resp.status_code == 200, resp.text
     good, bad, note = resp.json()["files"]
     assert good["file"] == NEW_FACT_NAME and good["status"] == "added" and good["chunks"] > 0
@@ -237,7 +237,7 @@ def test_upload_answers_from_the_new_file_and_reports_the_bad_ones(staff_api):
     assert "888" in answer["answer"]
     assert answer["citations"][0]["doc_id"] == good["doc_id"]
     assert answer["citations"][0]["source"] == NEW_FACT_NAME
-    again = client.post("/api/documents", files=files[:1]).json()["files"]
+    again = client.post("/api/documents", files=files[:1], params={"wait": "true"}).json()["files"]
     assert again[0]["status"] == "unchanged" and again[0]["doc_id"] == good["doc_id"]
 
 
@@ -264,11 +264,57 @@ def test_oversized_upload_is_a_413_and_stores_nothing(staff_api):
     assert ask(client, NEW_FACT_QUESTION)["abstained"]
 
 
-def test_upload_while_another_ingest_runs_is_a_409(staff_api, corpus_settings):
+def test_an_upload_is_a_job_that_waits_for_another_ingest_then_lands(staff_api,
+                                                                    corpus_settings):
+    """202 at once; while another process holds the ingest lock the job says it waits and for
+    whom; once the lock is free it runs, and its rows and the answer follow."""
+    import threading
+    import time
+
     client = staff_api()
-    with ingest_lock(corpus_settings.data):
+    held, release = threading.Event(), threading.Event()
+
+    def other_ingest():
+        with ingest_lock(corpus_settings.data):
+            held.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=other_ingest)
+    holder.start()
+    held.wait(10)
+    try:
         resp = client.post("/api/documents", files={"files": (NEW_FACT_NAME, NEW_FACT.encode())})
-    assert resp.status_code == 409 and "another ingest" in resp.json()["detail"]
+        assert resp.status_code == 202, resp.text
+        job = resp.json()
+        assert job["status"] in ("queued", "running", "waiting") and job["total"] == 1
+        deadline = time.monotonic() + 30
+        while (seen := client.get(f"/api/jobs/{job['job_id']}").json())["status"] != "waiting":
+            assert time.monotonic() < deadline, seen
+            time.sleep(0.2)
+        assert "another ingest (pid" in seen["note"]
+    finally:
+        release.set()
+        holder.join(30)
+    deadline = time.monotonic() + 120
+    while (done := client.get(f"/api/jobs/{job['job_id']}").json())["status"] not in (
+            "done", "failed"):
+        assert time.monotonic() < deadline, done
+        time.sleep(0.2)
+    assert done["status"] == "done" and done["files"][0]["status"] == "added"
+    assert done["files"][0]["file"] == NEW_FACT_NAME and done["finished"] >= done["started"]
+    assert "888" in ask(client, NEW_FACT_QUESTION)["answer"]
+    assert [j["job_id"] for j in client.get("/api/jobs").json()] == [job["job_id"]]
+    assert client.get("/api/jobs/job-nonexistent").status_code == 404
+    assert not any(corpus_settings.uploads_dir.iterdir())  # the job's files are gone
+
+
+def test_two_uploads_queue_one_behind_the_other(staff_api):
+    client = staff_api()
+    first = client.post("/api/documents", files={"files": ("甲.txt", NEW_FACT.encode())}).json()
+    second = client.post("/api/documents", files={"files": (NEW_FACT_NAME, NEW_FACT.encode())},
+                         params={"wait": "true"})
+    assert second.status_code == 200 and second.json()["files"][0]["status"] == "added"
+    assert client.get(f"/api/jobs/{first['job_id']}").json()["status"] == "done"
 
 
 def test_delete_removes_the_document_from_list_and_answers(staff_api):
@@ -308,7 +354,8 @@ def test_every_reader_sees_each_write_once_it_returns_under_concurrent_askers(st
         with httpx.Client(base_url=base, timeout=TIMEOUT) as other:
             for cycle in range(6):
                 text = NEW_FACT.replace("888", str(900 + cycle))
-                up = client.post("/api/documents", files={"files": (NEW_FACT_NAME, text.encode())})
+                up = client.post("/api/documents", files={"files": (NEW_FACT_NAME, text.encode())},
+                                 params={"wait": "true"})
                 assert up.status_code == 200, up.text
                 doc = up.json()["files"][0]["doc_id"]
                 listed = {d["doc_id"] for d in other.get("/api/documents").json()}

@@ -220,18 +220,30 @@ def test_staff_desk_rejects_manifest_and_duplicate_names(staff_url, tmp_path):
     assert "888" in answer and "999" not in answer
 
 
-def test_a_busy_store_is_a_readable_message_not_a_traceback(staff_url, corpus_settings, tmp_path):
+def test_an_upload_while_another_ingest_runs_waits_its_turn(staff_url, corpus_settings, tmp_path):
+    import threading
+
     from ingest.lock import ingest_lock
 
     new_fact = tmp_path / NEW_FACT_NAME
     new_fact.write_text(NEW_FACT, encoding="utf-8")
     c = client(staff_url)
     c.predict(TOKEN, api_name="/staff_login")
-    with ingest_lock(corpus_settings.data):
-        rows, message, *_ = c.predict([gradio_client.handle_file(str(new_fact))],
-                                      api_name="/staff_upload")
-    assert "另一个入库或删除任务正在进行" in message and "Traceback" not in message
-    assert table(rows)[0]["状态"] == "失败"
+    held = threading.Event()
+
+    def other_ingest():  # holds the knowledge base for three seconds, as a CLI ingest would
+        with ingest_lock(corpus_settings.data):
+            held.set()
+            threading.Event().wait(3)
+
+    holder = threading.Thread(target=other_ingest)
+    holder.start()
+    held.wait(10)
+    rows, message, *_ = c.predict([gradio_client.handle_file(str(new_fact))],
+                                  api_name="/staff_upload")
+    holder.join()
+    assert "Traceback" not in message and "新增 1 个" in message
+    assert table(rows)[0]["状态"] == "新增"
 
 
 # ---- `cppcc-kb serve` ------------------------------------------------------------------------
