@@ -208,3 +208,34 @@ class LoginThrottle:
     def succeeded(self, who: str) -> None:
         with self._lock:
             self._wrong.pop(who, None)
+
+
+class StaffSessions:
+    """Desk logins held on the server: a random id handed to the browser as a cookie at login,
+    checked on every staff action, dropped at logout or after `ttl_s`. Nothing the client
+    chooses (Gradio's session hash) carries a login."""
+
+    COOKIE = "kb_staff"
+
+    def __init__(self, ttl_s: float = 8 * 3600, clock: Callable[[], float] = time.monotonic):
+        self.ttl_s, self.clock = ttl_s, clock
+        self._lock = threading.Lock()
+        self._until: dict[str, float] = {}
+
+    def issue(self) -> str:
+        import secrets
+
+        sid = secrets.token_urlsafe(32)
+        now = self.clock()
+        with self._lock:
+            self._until = {k: v for k, v in self._until.items() if v > now}
+            self._until[sid] = now + self.ttl_s
+        return sid
+
+    def valid(self, sid: str | None) -> bool:
+        with self._lock:
+            return bool(sid) and self._until.get(sid, 0.0) > self.clock()
+
+    def revoke(self, sid: str | None) -> None:
+        with self._lock:
+            self._until.pop(sid or "", None)

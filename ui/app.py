@@ -22,7 +22,7 @@ import gradio as gr
 
 from bot.answer import Answer
 from bot.chain import Bot
-from bot.guard import STORE_DOWN_ZH, LoginThrottle
+from bot.guard import STORE_DOWN_ZH, LoginThrottle, StaffSessions
 from cppcc_kb.errors import KBError
 from cppcc_kb.settings import Settings
 from ingest.errors import StoreLocked, StoreUnavailable
@@ -308,6 +308,7 @@ class StaffHandlers:
         self.bot, self.settings = bot, settings
         self.throttle = throttle or LoginThrottle()
         self.jobs = jobs or IngestQueue(bot.kb)
+        self.sessions = StaffSessions()
         token = settings.staff_token
         if token is None:
             raise ValueError("the staff desk needs settings.staff_token")
@@ -327,20 +328,21 @@ class StaffHandlers:
             text = (f"口令错误次数过多，请 {wait} 秒后再试。" if wait
                     else "口令不正确，请重新输入。")
             return (False, gr.Column(visible=True), gr.Column(visible=False),
-                    _msg(text, ok=False), "", gr.skip(), gr.skip())
+                    _msg(text, ok=False), "", gr.skip(), gr.skip(), "")
         self.throttle.succeeded(who)
         table, choices = self._documents()
+        # The browser keeps the session id as a cookie (set by the login's `js` step) and
+        # sends it with every later action; the server checks it there.
         return (True, gr.Column(visible=False), gr.Column(visible=True), "", "", table,
-                gr.Dropdown(choices=choices, value=None))
+                gr.Dropdown(choices=choices, value=None), self.sessions.issue())
 
-    @staticmethod
-    def logout():
+    def logout(self, request: gr.Request | None = None):
+        self.sessions.revoke(_staff_cookie(request))
         return (False, gr.Column(visible=True), gr.Column(visible=False),
                 _msg("已退出。"), None, "")
 
-    @staticmethod
-    def _require(authed: Any) -> None:
-        if authed is not True:
+    def _require(self, authed: Any, request: gr.Request | None) -> None:
+        if authed is not True or not self.sessions.valid(_staff_cookie(request)):
             raise NotLoggedIn()
 
     # -- documents --
@@ -362,14 +364,15 @@ class StaffHandlers:
         return (table, gr.Dropdown(choices=choices, value=keep), gr.Dropdown(choices=docs),
                 gr.Dropdown(choices=years), _header_html(records, self.settings))
 
-    def refresh(self, authed: Any):
-        self._require(authed)
+    def refresh(self, authed: Any, request: gr.Request | None = None):
+        self._require(authed, request)
         return self._after_change()
 
     # -- upload --
-    def upload(self, files: list | None, authed: Any, progress=gr.Progress()):
+    def upload(self, files: list | None, authed: Any, request: gr.Request | None = None,
+               progress=gr.Progress()):
         """Ingest uploaded files into the bot's knowledge base; one row per file."""
-        self._require(authed)
+        self._require(authed, request)
         paths = [Path(f if isinstance(f, str) else getattr(f, "name", str(f)))
                  for f in (files or [])]
         if not paths:
@@ -418,8 +421,9 @@ class StaffHandlers:
         return (_table_of(rows), _msg(note, ok=ok), *self._after_change())
 
     # -- delete, with a confirmation step --
-    def delete_request(self, doc_id: str | None, authed: Any):
-        self._require(authed)
+    def delete_request(self, doc_id: str | None, authed: Any,
+                       request: gr.Request | None = None):
+        self._require(authed, request)
         rec = self.bot.kb.records().get(doc_id or "")
         if rec is None:
             return (None, gr.Row(visible=False), _msg("请先在列表中选择要删除的文档。", ok=False))
@@ -427,8 +431,9 @@ class StaffHandlers:
                 _msg(f"确定要删除《{rec.title}》（{rec.doc_id}，{rec.chunks} 个段落）吗？"
                      "删除后问答将不再引用它。请点击“确认删除”。", ok=False))
 
-    def delete_confirm(self, pending: str | None, authed: Any):
-        self._require(authed)
+    def delete_confirm(self, pending: str | None, authed: Any,
+                       request: gr.Request | None = None):
+        self._require(authed, request)
         if not pending:
             raise gr.Error("没有待确认的删除；请先选择文档并点击“删除”。")
         from ingest.documents import remove_documents
@@ -450,9 +455,10 @@ class StaffHandlers:
         return None, gr.Row(visible=False), _msg("已取消删除。")
 
     # -- re-index --
-    def reindex(self, doc_id: str | None, authed: Any, progress=gr.Progress()):
+    def reindex(self, doc_id: str | None, authed: Any, request: gr.Request | None = None,
+                progress=gr.Progress()):
         """Split and embed a document again from the text the store keeps."""
-        self._require(authed)
+        self._require(authed, request)
         kb = self.bot.kb
         rec = kb.records().get(doc_id or "")
         if rec is None:
@@ -470,6 +476,16 @@ class StaffHandlers:
                     *self._after_change(rec.doc_id))
         return (_msg(f"已重新索引《{rec.title}》：{o.chunks} 个段落，"
                      f"耗时 {summary.seconds:.1f} 秒。"), *self._after_change(rec.doc_id))
+
+
+def _staff_cookie(request: gr.Request | None) -> str | None:
+    cookies = getattr(request, "cookies", None) if request is not None else None
+    return dict(cookies or {}).get(StaffSessions.COOKIE)
+
+
+_SET_COOKIE = ("(sid) => { if (sid) { document.cookie = 'kb_staff=' + sid + "
+               "'; path=/; SameSite=Strict; max-age=28800'; } }")
+_CLEAR_COOKIE = "() => { document.cookie = 'kb_staff=; path=/; SameSite=Strict; max-age=0'; }"
 
 
 def _upload_name(sent: str, taken: set[str]) -> tuple[str, str]:
@@ -592,6 +608,7 @@ def _staff_tab(staff: StaffHandlers, doc_filter, year_filter, header) -> None:
     with gr.Tab("工作人员", id="staff"):
         authed = gr.State(False)
         pending = gr.State(None)
+        session = gr.Textbox(visible=False)  # the login's session id, on its way to the cookie
         with gr.Column(visible=True, elem_id="kb-login") as login_box:
             gr.Markdown("### 工作人员登录\n上传、删除和重新索引文件需要工作人员口令"
                         "（即服务器上设置的 `CPPCC_KB_STAFF_TOKEN`）。")
@@ -629,11 +646,14 @@ def _staff_tab(staff: StaffHandlers, doc_filter, year_filter, header) -> None:
 
     changed = [table, pick, doc_filter, year_filter, header]
     login_io = {"fn": staff.login, "inputs": password,
-                "outputs": [authed, login_box, desk, login_msg, password, table, pick]}
-    login.click(**login_io, api_name="staff_login")
-    password.submit(**login_io, api_visibility="private")
+                "outputs": [authed, login_box, desk, login_msg, password, table, pick, session]}
+    login.click(**login_io, api_name="staff_login").then(
+        None, session, None, js=_SET_COOKIE, api_visibility="private")
+    password.submit(**login_io, api_visibility="private").then(
+        None, session, None, js=_SET_COOKIE, api_visibility="private")
     logout.click(staff.logout, None, [authed, login_box, desk, login_msg, pending, staff_msg],
-                 api_name="staff_logout")
+                 api_name="staff_logout").then(None, None, None, js=_CLEAR_COOKIE,
+                                               api_visibility="private")
     upload.click(staff.upload, [files, authed], [results, staff_msg, *changed],
                  api_name="staff_upload", concurrency_limit=1, concurrency_id="staff-write")
     refresh.click(staff.refresh, authed, changed, api_name="staff_documents")

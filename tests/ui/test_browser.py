@@ -237,3 +237,12 @@ def test_staff_desk_needs_the_password_and_lists_documents(driver, url, tmp_path
     assert "标题" in docs.text and "入库时间" in docs.text
     assert not docs.find_elements("css selector", "script, b")
     screenshot(driver, "ui-staff.png", tmp_path_factory)
+    # The login lives in a cookie the server issued, sent with each staff action.
+    assert "kb_staff=" in driver.execute_script("return document.cookie")
+    next(b for b in by_css(driver, "button") if b.text.strip() == "刷新列表").click()
+    wait(driver, lambda d: TAGGED_NAME in by_css(d, "#kb-docs")[0].text, 30)
+    time.sleep(1.5)
+    assert "请先" not in driver.page_source
+    driver.execute_script("document.cookie = 'kb_staff=; path=/; max-age=0'")
+    next(b for b in by_css(driver, "button") if b.text.strip() == "刷新列表").click()
+    wait(driver, lambda d: "请先" in d.page_source, 30, "no cookie, yet not refused")

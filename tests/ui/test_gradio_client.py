@@ -33,6 +33,14 @@ def client(url: str):
     return gradio_client.Client(url, verbose=False, download_files=False)
 
 
+def staff_login(c) -> tuple:
+    """Log in as the browser does: the login's last output is the session id the page keeps
+    as its `kb_staff` cookie."""
+    outputs = c.predict(TOKEN, api_name="/staff_login")
+    c.cookies["kb_staff"] = outputs[-1]
+    return outputs
+
+
 @pytest.fixture(scope="module")
 def dev_questions(shared_evals) -> dict[str, dict]:
     rows = [json.loads(line) for line in
@@ -158,8 +166,8 @@ def test_staff_desk_upload_answer_reindex_delete(staff_url, tmp_path):
     with pytest.raises(Exception, match="请先"):
         c.predict(api_name="/staff_documents")
 
-    login = c.predict(TOKEN, api_name="/staff_login")
-    docs = table(login[-2])
+    login = staff_login(c)
+    docs = table(login[-3])
     assert len(docs) == 14 and {"doc_id", "标题", "日期", "来源", "段落数", "入库时间"} <= docs[0].keys()
 
     files = [gradio_client.handle_file(str(p)) for p in (new_fact, broken)]
@@ -195,9 +203,18 @@ def test_staff_desk_upload_answer_reindex_delete(staff_url, tmp_path):
     with pytest.raises(Exception, match="没有待确认的删除"):
         c.predict(api_name="/staff_delete_confirm")
 
-    # A new session (another browser) is not logged in.
+    # A new session (another browser) is not logged in; nor is one reusing this session's
+    # hash without its cookie, nor this one once logged out.
     with pytest.raises(Exception, match="请先"):
         client(staff_url).predict(new_id, api_name="/staff_delete")
+    borrowed = client(staff_url)
+    borrowed.session_hash = c.session_hash
+    with pytest.raises(Exception, match="请先"):
+        borrowed.predict(api_name="/staff_documents")
+    assert table(c.predict(api_name="/staff_documents")[0])  # the owner still is
+    c.predict(api_name="/staff_logout")
+    with pytest.raises(Exception, match="请先"):
+        c.predict(api_name="/staff_documents")
 
 
 def test_staff_desk_rejects_manifest_and_duplicate_names(staff_url, tmp_path):
@@ -208,7 +225,7 @@ def test_staff_desk_rejects_manifest_and_duplicate_names(staff_url, tmp_path):
         path.parent.mkdir()
         path.write_text(NEW_FACT.replace("888", figure), encoding="utf-8")
     c = client(staff_url)
-    c.predict(TOKEN, api_name="/staff_login")
+    staff_login(c)
     files = [gradio_client.handle_file(str(p)) for p in (manifest, first, second)]
     note, added, twin = table(c.predict(files, api_name="/staff_upload")[0])
     assert note["文件"] == "manifest.json" and note["状态"] == "失败"
@@ -228,7 +245,7 @@ def test_an_upload_while_another_ingest_runs_waits_its_turn(staff_url, corpus_se
     new_fact = tmp_path / NEW_FACT_NAME
     new_fact.write_text(NEW_FACT, encoding="utf-8")
     c = client(staff_url)
-    c.predict(TOKEN, api_name="/staff_login")
+    staff_login(c)
     held = threading.Event()
 
     def other_ingest():  # holds the knowledge base for three seconds, as a CLI ingest would
