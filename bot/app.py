@@ -31,7 +31,7 @@ from starlette.requests import ClientDisconnect
 from bot.answer import Answer
 from bot.chain import Bot, get_bot
 from bot.errors import AnswerError
-from bot.guard import STORE_DOWN_ZH, BodyLimits, Guard, LoginThrottle, Outage
+from bot.guard import STORE_DOWN_ZH, BodyLimits, Guard, LoginThrottle, Outage, StaffSessions
 from bot.llm import llm_health
 from cppcc_kb.errors import KBError
 from cppcc_kb.settings import Settings
@@ -179,8 +179,10 @@ def create_api(settings: Settings, bot: Bot | None = None) -> FastAPI:
     app.state.login_throttle = LoginThrottle()
     app.state.jobs = IngestQueue(bot.kb)  # uploads of the API and the desk, one at a time
     app.include_router(router)
+    app.state.staff_sessions = StaffSessions()  # the desk's logins (ui/app.py issues them)
     app.add_middleware(Guard, outage=app.state.outage, limits=BodyLimits(
-        default=settings.max_request_kb * 1024, upload=upload_limit(settings.max_file_bytes)))
+        default=settings.max_request_kb * 1024, upload=upload_limit(settings.max_file_bytes)),
+        sessions=app.state.staff_sessions if settings.staff_token is not None else None)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(KBError, _kb_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -96,9 +96,10 @@ class Guard:
     that keeps the connection."""
 
     def __init__(self, app, limits: BodyLimits, outage: Outage,
-                 uploads: RecentCount | None = None):
+                 uploads: RecentCount | None = None, sessions: "StaffSessions | None" = None):
         self.app, self.limits, self.outage = app, limits, outage
         self.uploads = uploads or RecentCount(most=20, window_s=60.0)
+        self.sessions = sessions  # None: no staff desk, so no one may upload through Gradio
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -108,6 +109,11 @@ class Guard:
         if declared is not None and declared > limit:
             return await _json(send, 413, _too_large(declared, limit, scope["path"]))
         if scope["path"].endswith("/gradio_api/upload"):
+            # Only the staff desk has a file input: an upload needs its login cookie.
+            if self.sessions is None or not self.sessions.valid(_cookie(scope,
+                                                                        StaffSessions.COOKIE)):
+                return await _json(send, 403, "file uploads are for staff logged in on the "
+                                              "desk (工作人员); log in there first")
             who = (scope.get("client") or ("?",))[0]
             if not self.uploads.allow(who):
                 return await _json(send, 429, "too many file uploads from this address in the "
@@ -150,6 +156,21 @@ class Guard:
             return
         if status == 200 and scope["path"].startswith("/api/ask"):
             self.outage.up()  # an answer always reads the store: it is back
+
+
+def _cookie(scope, name: str) -> str | None:
+    from http.cookies import SimpleCookie
+
+    for key, value in scope.get("headers", ()):
+        if key == b"cookie":
+            jar = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:  # noqa: BLE001 — a malformed cookie header is no login
+                return None
+            if name in jar:
+                return jar[name].value
+    return None
 
 
 def _content_length(scope) -> int | None:

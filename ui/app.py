@@ -304,11 +304,11 @@ class StaffHandlers:
     """Upload, list, delete and re-index; each call checks the session's login first."""
 
     def __init__(self, bot: Bot, settings: Settings, throttle: LoginThrottle | None = None,
-                 jobs: IngestQueue | None = None):
+                 jobs: IngestQueue | None = None, sessions: StaffSessions | None = None):
         self.bot, self.settings = bot, settings
         self.throttle = throttle or LoginThrottle()
         self.jobs = jobs or IngestQueue(bot.kb)
-        self.sessions = StaffSessions()
+        self.sessions = sessions or StaffSessions()
         token = settings.staff_token
         if token is None:
             raise ValueError("the staff desk needs settings.staff_token")
@@ -540,7 +540,8 @@ def _when(ts: float) -> str:
 
 # ---- the page ------------------------------------------------------------------------------
 def build_ui(bot: Bot, settings: Settings, throttle: LoginThrottle | None = None,
-             jobs: IngestQueue | None = None) -> gr.Blocks:
+             jobs: IngestQueue | None = None, sessions: StaffSessions | None = None
+             ) -> gr.Blocks:
     """The page: chat and sources; the staff desk tab only when a staff token is configured."""
     chat = ChatHandlers(bot, settings)
     records = chat.records()
@@ -581,7 +582,7 @@ def build_ui(bot: Bot, settings: Settings, throttle: LoginThrottle | None = None
                     with gr.Column(scale=2, min_width=340):
                         sources = gr.HTML(render.sources_html(None), elem_id="kb-sources-panel")
             if settings.staff_token is not None:
-                _staff_tab(StaffHandlers(bot, settings, throttle, jobs), doc_filter,
+                _staff_tab(StaffHandlers(bot, settings, throttle, jobs, sessions), doc_filter,
                            year_filter, header)
         gr.HTML('<div id="kb-footer">政协知识库问答 · 回答仅依据已收录文件，请以原文为准 · '
                 '<a href="/api/docs" target="_blank">API 文档</a></div>')

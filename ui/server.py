@@ -17,8 +17,10 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
     """The API and the chat over the same Bot, so an upload on either is answered from at once."""
     bot = bot or get_bot(settings)
     app = create_api(settings, bot)
-    # One back-off for wrong tokens and one upload queue, for the API and the desk alike.
-    blocks = build_ui(bot, settings, app.state.login_throttle, app.state.jobs)
+    # One back-off for wrong tokens, one upload queue and one set of desk logins (which the
+    # guard checks on Gradio's upload endpoint), for the API and the desk alike.
+    blocks = build_ui(bot, settings, app.state.login_throttle, app.state.jobs,
+                      app.state.staff_sessions)
     return gr.mount_gradio_app(
         app, blocks, path="/", theme=THEME, css=CSS, footer_links=[], run_history=False,
         ssr_mode=False, mcp_server=False, show_error=True,

@@ -156,8 +156,8 @@ def test_staff_desk_upload_answer_reindex_delete(staff_url, tmp_path):
     broken.write_bytes(b"%PDF-1.4 truncated")
     c = client(staff_url)
 
-    # Nothing works before login, whatever the client sends.
-    with pytest.raises(Exception, match="请先"):
+    # Nothing works before login, whatever the client sends (the file itself is refused).
+    with pytest.raises(Exception, match="403|log in|请先"):
         c.predict([gradio_client.handle_file(str(new_fact))], api_name="/staff_upload")
     with pytest.raises(Exception, match="请先"):
         c.predict(api_name="/staff_documents")
@@ -335,3 +335,19 @@ def test_llm_down_falls_back_to_quotes_with_a_small_note(corpus_bot):
     assert "44" in answer and "大模型暂不可用" in answer and "kb-note kb-small" in answer
     assert "<mark" in sources
 
+
+
+def test_gradio_uploads_need_the_staff_login_cookie(staff_url):
+    import httpx
+
+    base = staff_url.rstrip("/")
+    files = {"files": ("a.txt", b"x" * 1000)}
+    anonymous = httpx.post(f"{base}/gradio_api/upload", files=files, timeout=60)
+    assert anonymous.status_code == 403 and "log in" in anonymous.json()["detail"]
+    forged = httpx.post(f"{base}/gradio_api/upload", files=files, timeout=60,
+                        cookies={"kb_staff": "made-up-session-id"})
+    assert forged.status_code == 403
+    c = client(staff_url)
+    staff_login(c)
+    staff = httpx.post(f"{base}/gradio_api/upload", files=files, timeout=60, cookies=c.cookies)
+    assert staff.status_code == 200, staff.text
