@@ -51,3 +51,52 @@ def test_serve_holds_its_folder_until_it_dies(tmp_path):
         server.kill()
     done = warm.run(["--data", data, "ingest", new])  # the kernel dropped the lease
     assert done.code == 0, done.stderr
+
+
+def _start(warm, data, port, env) -> object:
+    server = warm.spawn(["--data", data, "serve", "--port", port], env=env)
+    deadline = time.monotonic() + 240
+    while True:
+        assert server.poll() is None, server.stderr[-3000:]
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, server.stderr[-3000:]
+        time.sleep(0.3)
+
+
+def test_a_server_killed_mid_upload_leaves_nothing_after_it_restarts(tmp_path):
+    from tests.conftest import shared_path
+
+    law = shared_path("scale", "laws", "司法解释", "人民检察院刑事诉讼规则(2019-12-02).md")  # 310 KB
+    warm, data, port = warm_cli(), tmp_path / "kb", free_port()
+    corpus = tmp_path / "corpus"
+    write_topic(corpus, "cherries.txt", "樱桃种植")
+    token = "serve-kill-test-token-5d1e9a"
+    env = {"CPPCC_KB_CORPUS_DIR": str(corpus), "CPPCC_KB_STAFF_TOKEN": token}
+    server = _start(warm, data, port, env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        job = httpx.post(f"{base}/api/documents", headers={"Authorization": f"Bearer {token}"},
+                         files={"files": (law.name, law.read_bytes())}, timeout=60).json()
+        deadline = time.monotonic() + 120
+        while httpx.get(f"{base}/api/jobs/{job['job_id']}", timeout=10,
+                        headers={"Authorization": f"Bearer {token}"}).json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        time.sleep(3)  # reading, splitting, embedding: well before the commit
+    finally:
+        server.kill()  # SIGKILL, mid-job
+    found = warm.run(["--data", data, "check"])
+    assert found.code == 1 and "leftover upload folder" in found.stdout, found.stdout
+
+    server = _start(warm, data, port, env)  # the restart sweeps what the kill left
+    try:
+        listed = httpx.get(f"{base}/api/documents", timeout=30).json()
+    finally:
+        server.kill()
+    assert [d["source"] for d in listed] == ["cherries.txt"]  # the law is wholly absent
+    clean = warm.run(["--data", data, "check"])
+    assert clean.code == 0 and "OK:" in clean.stdout, clean.stdout
