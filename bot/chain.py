@@ -17,6 +17,7 @@ from langchain_core.runnables import RunnableLambda
 from bot.answer import NOT_FOUND, Answer
 from bot.answering.analysis import Analysis, analyze, expand_query, split_subquestions
 from bot.answering.decision import Decision, DocFacts, decide, disputed_by
+from bot.conflicts import ConflictLog
 from bot.answering.evidence import Evidence, Source, gather, sources_of
 from bot.answering.model import AnswerModel, shipped_model
 from bot.answering.reasons import HARD, Reason, render
@@ -65,6 +66,7 @@ class Bot:
         self.kb.check_embedder()  # a store built by another model must not answer silently
         self.search = HybridSearch(self.kb)
         self.retriever = KnowledgeBaseRetriever(search=self.search, k=ANSWER_PASSAGES)
+        self.conflicts = ConflictLog(settings.data / "conflicts.sqlite")  # for the desk
         self.model = model or shipped_model()
         _check_model(self.model)
         self._facts_of: tuple[dict | None, dict[str, DocFacts]] = (None, {})
@@ -202,6 +204,8 @@ class Bot:
         cited = {c.chunk_id for c in answer.citations}
         ranked = sorted(turn.passages, key=lambda p: p.chunk_id not in cited)
         answer.retrieved = [_passage_row(p) for p in ranked]
+        if answer.disputed:
+            self.conflicts.record(turn.question, answer)
         turn.timings["verify"] = _ms_since(turn, "answer")
         turn.timings["total"] = round((time.perf_counter() - turn.started) * 1000, 2)
         answer.timings_ms = turn.timings

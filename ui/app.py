@@ -22,6 +22,7 @@ import gradio as gr
 
 from bot.answer import Answer
 from bot.chain import Bot
+from bot.conflicts import figures_of
 from bot.guard import STORE_DOWN_ZH, LoginThrottle, StaffSessions
 from cppcc_kb.errors import KBError
 from cppcc_kb.settings import Settings
@@ -43,6 +44,7 @@ EXAMPLES = [
     "按国旗法，哪些政协领导逝世时要下半旗？",
     "淄博有多少家“政协委员工作室”？",
 ]
+CONFLICT_HEADERS = ["问题", "不一致的文档", "各自的数字", "次数", "最近一次"]
 STATUS = {"added": "新增", "updated": "更新", "unchanged": "未变", "failed": "失败",
           "skipped": "跳过"}
 UPLOAD_HEADERS = ["文件", "状态", "doc_id", "段落数", "原因 / 处理办法"]
@@ -368,6 +370,13 @@ class StaffHandlers:
         self._require(authed, request)
         return self._after_change()
 
+    def conflict_rows(self, authed: Any, request: gr.Request | None = None) -> list[list]:
+        """Answers whose sources disagreed on a figure: which documents to reconcile."""
+        self._require(authed, request)
+        return [[c.question, " ／ ".join(f"《{t}》" for t in c.documents),
+                 " ／ ".join(figures_of(q) for q in c.quotes), c.count, _when(c.last)]
+                for c in self.bot.conflicts.recent()]
+
     # -- upload --
     def upload(self, files: list | None, authed: Any, request: gr.Request | None = None,
                progress=gr.Progress()):
@@ -644,20 +653,27 @@ def _staff_tab(staff: StaffHandlers, doc_filter, year_filter, header) -> None:
             with gr.Row(visible=False) as confirm_row:
                 confirm = gr.Button("确认删除", variant="stop", elem_id="kb-delete-confirm")
                 cancel = gr.Button("取消")
+            gr.Markdown("### 资料冲突\n回答时不同文档给出了不一致的数字（两者都已列给委员，未作为"
+                        "确定答案）；请核对后更新或删除有误的文档。")
+            conflicts = gr.Dataframe(headers=CONFLICT_HEADERS, value=[], interactive=False,
+                                     wrap=True, latex_delimiters=[], elem_id="kb-conflicts",
+                                     column_widths=["30%", "34%", "16%", "6%", "14%"],
+                                     label="最近的冲突")
 
     changed = [table, pick, doc_filter, year_filter, header]
     login_io = {"fn": staff.login, "inputs": password,
                 "outputs": [authed, login_box, desk, login_msg, password, table, pick, session]}
-    login.click(**login_io, api_name="staff_login").then(
-        None, session, None, js=_SET_COOKIE, api_visibility="private")
-    password.submit(**login_io, api_visibility="private").then(
-        None, session, None, js=_SET_COOKIE, api_visibility="private")
+    for trigger in (login.click(**login_io, api_name="staff_login"),
+                    password.submit(**login_io, api_visibility="private")):
+        trigger.then(None, session, None, js=_SET_COOKIE, api_visibility="private").then(
+            staff.conflict_rows, authed, conflicts, api_visibility="private")
     logout.click(staff.logout, None, [authed, login_box, desk, login_msg, pending, staff_msg],
                  api_name="staff_logout").then(None, None, None, js=_CLEAR_COOKIE,
                                                api_visibility="private")
     upload.click(staff.upload, [files, authed], [results, staff_msg, *changed],
                  api_name="staff_upload", concurrency_limit=1, concurrency_id="staff-write")
-    refresh.click(staff.refresh, authed, changed, api_name="staff_documents")
+    refresh.click(staff.refresh, authed, changed, api_name="staff_documents").then(
+        staff.conflict_rows, authed, conflicts, api_name="staff_conflicts")
     delete.click(staff.delete_request, [pick, authed], [pending, confirm_row, staff_msg],
                  api_name="staff_delete")
     confirm.click(staff.delete_confirm, [pending, authed],

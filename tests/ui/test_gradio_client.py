@@ -351,3 +351,22 @@ def test_gradio_uploads_need_the_staff_login_cookie(staff_url):
     staff_login(c)
     staff = httpx.post(f"{base}/gradio_api/upload", files=files, timeout=60, cookies=c.cookies)
     assert staff.status_code == 200, staff.text
+
+
+def test_a_planted_figure_is_shown_as_a_dispute_and_listed_for_staff(staff_url, tmp_path):
+    planted = tmp_path / "补充说明.txt"
+    planted.write_text("# 2025年淄博市政协工作补充说明\n\n2025年，淄博市政协全年提案共9999件。\n",
+                       encoding="utf-8")
+    c = client(staff_url)
+    staff_login(c)
+    rows = table(c.predict([gradio_client.handle_file(str(planted))], api_name="/staff_upload")[0])
+    assert rows[0]["状态"] == "新增"
+    answer, sources = ask(c, "2025年淄博市政协全年提案数量是多少？")
+    assert "资料之间的数字不一致" in answer and "9999" in answer and "636" in answer
+    assert "✓" not in answer
+    listed = table(c.predict(api_name="/staff_conflicts"))
+    assert listed and listed[0]["问题"] == "2025年淄博市政协全年提案数量是多少？"
+    assert "9999" in listed[0]["各自的数字"] and "636" in listed[0]["各自的数字"]
+    assert "补充说明" in listed[0]["不一致的文档"] and listed[0]["次数"] == 1
+    with pytest.raises(Exception, match="请先"):
+        client(staff_url).predict(api_name="/staff_conflicts")
