@@ -377,6 +377,10 @@ class StaffHandlers:
                  " ／ ".join(figures_of(q) for q in c.quotes), c.count, _when(c.last)]
                 for c in self.bot.conflicts.recent()]
 
+    def conflicts_after_login(self, authed: Any, request: gr.Request | None = None):
+        """The login's last step: fill the conflicts table, or nothing when the login failed."""
+        return self.conflict_rows(authed, request) if authed is True else gr.skip()
+
     # -- upload --
     def upload(self, files: list | None, authed: Any, request: gr.Request | None = None,
                progress=gr.Progress()):
@@ -666,7 +670,7 @@ def _staff_tab(staff: StaffHandlers, doc_filter, year_filter, header) -> None:
     for trigger in (login.click(**login_io, api_name="staff_login"),
                     password.submit(**login_io, api_visibility="private")):
         trigger.then(None, session, None, js=_SET_COOKIE, api_visibility="private").then(
-            staff.conflict_rows, authed, conflicts, api_visibility="private")
+            staff.conflicts_after_login, authed, conflicts, api_visibility="private")
     logout.click(staff.logout, None, [authed, login_box, desk, login_msg, pending, staff_msg],
                  api_name="staff_logout").then(None, None, None, js=_CLEAR_COOKIE,
                                                api_visibility="private")
