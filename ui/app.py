@@ -49,6 +49,9 @@ STATUS = {"added": "新增", "updated": "更新", "unchanged": "未变", "failed
           "skipped": "跳过"}
 UPLOAD_HEADERS = ["文件", "状态", "doc_id", "段落数", "原因 / 处理办法"]
 DOC_HEADERS = ["doc_id", "标题", "日期", "来源", "段落数", "入库时间"]
+JOB_HEADERS = ["提交时间", "文件", "状态", "进度", "段落数", "说明"]
+JOB_STATUS = {"queued": "排队中", "waiting": "等待其他入库", "running": "入库中", "done": "完成",
+              "failed": "失败"}
 
 THEME = gr.themes.Soft(
     primary_hue=gr.themes.colors.red, secondary_hue=gr.themes.colors.slate,
@@ -377,6 +380,28 @@ class StaffHandlers:
                  " ／ ".join(figures_of(q) for q in c.quotes), c.count, _when(c.last)]
                 for c in self.bot.conflicts.recent()]
 
+    def job_rows(self, authed: Any, request: gr.Request | None = None) -> list[list]:
+        """Upload jobs of this server, newest first — desk and API uploads alike."""
+        self._require(authed, request)
+        rows = []
+        for job in self.jobs.recent()[:_JOBS_SHOWN]:
+            if job.status == "done":
+                counts = {k: sum(o.status == k for o in job.outcomes) for k in STATUS}
+                note = "，".join(f"{STATUS[k]} {n} 个" for k, n in counts.items() if n)
+            elif job.status == "failed":
+                note = _readable(KBError(job.note or "入库失败"))
+            elif job.status == "waiting":
+                note = f"等待另一个进程释放知识库（{job.note}）"
+            else:
+                note = ""
+            rows.append([_when(job.created), "、".join(job.files),
+                         JOB_STATUS.get(job.status, job.status), f"{job.done}/{job.total}",
+                         job.chunks, note])
+        return rows
+
+    def jobs_after_login(self, authed: Any, request: gr.Request | None = None):
+        return self.job_rows(authed, request) if authed is True else gr.skip()
+
     def conflicts_after_login(self, authed: Any, request: gr.Request | None = None):
         """The login's last step: fill the conflicts table, or nothing when the login failed."""
         return self.conflict_rows(authed, request) if authed is True else gr.skip()
@@ -489,6 +514,9 @@ class StaffHandlers:
                     *self._after_change(rec.doc_id))
         return (_msg(f"已重新索引《{rec.title}》：{o.chunks} 个段落，"
                      f"耗时 {summary.seconds:.1f} 秒。"), *self._after_change(rec.doc_id))
+
+
+_JOBS_SHOWN = 20
 
 
 def _staff_cookie(request: gr.Request | None) -> str | None:
@@ -663,6 +691,12 @@ def _staff_tab(staff: StaffHandlers, doc_filter, year_filter, header) -> None:
                                      wrap=True, latex_delimiters=[], elem_id="kb-conflicts",
                                      column_widths=["30%", "34%", "16%", "6%", "14%"],
                                      label="最近的冲突")
+            gr.Markdown("### 入库任务\n本服务器收到的上传（工作台和 API），最新在前；"
+                        "点击“刷新列表”更新。")
+            jobs = gr.Dataframe(headers=JOB_HEADERS, value=[], interactive=False, wrap=True,
+                                latex_delimiters=[], elem_id="kb-jobs",
+                                column_widths=["14%", "30%", "12%", "8%", "8%", "28%"],
+                                label="最近的入库任务")
 
     changed = [table, pick, doc_filter, year_filter, header]
     login_io = {"fn": staff.login, "inputs": password,
@@ -670,14 +704,17 @@ def _staff_tab(staff: StaffHandlers, doc_filter, year_filter, header) -> None:
     for trigger in (login.click(**login_io, api_name="staff_login"),
                     password.submit(**login_io, api_visibility="private")):
         trigger.then(None, session, None, js=_SET_COOKIE, api_visibility="private").then(
-            staff.conflicts_after_login, authed, conflicts, api_visibility="private")
+            staff.conflicts_after_login, authed, conflicts, api_visibility="private").then(
+            staff.jobs_after_login, authed, jobs, api_visibility="private")
     logout.click(staff.logout, None, [authed, login_box, desk, login_msg, pending, staff_msg],
                  api_name="staff_logout").then(None, None, None, js=_CLEAR_COOKIE,
                                                api_visibility="private")
     upload.click(staff.upload, [files, authed], [results, staff_msg, *changed],
-                 api_name="staff_upload", concurrency_limit=1, concurrency_id="staff-write")
+                 api_name="staff_upload", concurrency_limit=1, concurrency_id="staff-write"
+                 ).then(staff.jobs_after_login, authed, jobs, api_visibility="private")
     refresh.click(staff.refresh, authed, changed, api_name="staff_documents").then(
-        staff.conflict_rows, authed, conflicts, api_name="staff_conflicts")
+        staff.conflict_rows, authed, conflicts, api_name="staff_conflicts").then(
+        staff.job_rows, authed, jobs, api_name="staff_jobs")
     delete.click(staff.delete_request, [pick, authed], [pending, confirm_row, staff_msg],
                  api_name="staff_delete")
     confirm.click(staff.delete_confirm, [pending, authed],

@@ -261,6 +261,12 @@ def test_an_upload_while_another_ingest_runs_waits_its_turn(staff_url, corpus_se
     holder.join()
     assert "Traceback" not in message and "新增 1 个" in message
     assert table(rows)[0]["状态"] == "新增"
+    # The desk lists the job: its file, that it ended, how it went.
+    jobs = table(c.predict(api_name="/staff_jobs"))
+    mine = next(j for j in jobs if NEW_FACT_NAME in j["文件"])
+    assert mine["状态"] == "完成" and mine["进度"] == "1/1" and "新增 1 个" in mine["说明"]
+    with pytest.raises(Exception, match="请先"):
+        client(staff_url).predict(api_name="/staff_jobs")
 
 
 # ---- `cppcc-kb serve` ------------------------------------------------------------------------
