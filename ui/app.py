@@ -386,8 +386,7 @@ class StaffHandlers:
         rows = []
         for job in self.jobs.recent()[:_JOBS_SHOWN]:
             if job.status == "done":
-                counts = {k: sum(o.status == k for o in job.outcomes) for k in STATUS}
-                note = "，".join(f"{STATUS[k]} {n} 个" for k, n in counts.items() if n)
+                note = _tally({k: sum(o.status == k for o in job.outcomes) for k in STATUS})
             elif job.status == "failed":
                 note = _readable(KBError(job.note or "入库失败"))
             elif job.status == "waiting":
@@ -399,12 +398,12 @@ class StaffHandlers:
                          job.chunks, note])
         return rows
 
-    def jobs_after_login(self, authed: Any, request: gr.Request | None = None):
-        return self.job_rows(authed, request) if authed is True else gr.skip()
-
-    def conflicts_after_login(self, authed: Any, request: gr.Request | None = None):
-        """The login's last step: fill the conflicts table, or nothing when the login failed."""
-        return self.conflict_rows(authed, request) if authed is True else gr.skip()
+    @staticmethod
+    def when_logged_in(rows):
+        """A table filled after a login or upload: left alone when the login had failed."""
+        def fill(authed: Any, request: gr.Request | None = None):
+            return rows(authed, request) if authed is True else gr.skip()
+        return fill
 
     # -- upload --
     def upload(self, files: list | None, authed: Any, request: gr.Request | None = None,
@@ -451,9 +450,8 @@ class StaffHandlers:
             why = " — ".join(x for x in (o.reason, o.fix) if x)
             rows[i][1:] = [STATUS.get(o.status, o.status), o.doc_id, o.chunks, why]
         counts = {s: sum(r[1] == label for r in rows) for s, label in STATUS.items()}
-        parts = [f"{STATUS[s]} {n} 个" for s, n in counts.items() if n]
         ok = True if not counts["failed"] else (None if counts["added"] + counts["updated"] else False)
-        note = "，".join(parts) + (f"，耗时 {seconds:.1f} 秒" if saved else "")
+        note = _tally(counts) + (f"，耗时 {seconds:.1f} 秒" if saved else "")
         if counts["added"] or counts["updated"]:
             note += "。新内容已可在问答中使用。"
         return (_table_of(rows), _msg(note, ok=ok), *self._after_change())
@@ -517,6 +515,11 @@ class StaffHandlers:
 
 
 _JOBS_SHOWN = 20
+
+
+def _tally(counts: dict[str, int]) -> str:
+    """Outcome counts as staff read them: 新增 2 个，失败 1 个."""
+    return "，".join(f"{STATUS[k]} {n} 个" for k, n in counts.items() if n)
 
 
 def _staff_cookie(request: gr.Request | None) -> str | None:
@@ -704,14 +707,16 @@ def _staff_tab(staff: StaffHandlers, doc_filter, year_filter, header) -> None:
     for trigger in (login.click(**login_io, api_name="staff_login"),
                     password.submit(**login_io, api_visibility="private")):
         trigger.then(None, session, None, js=_SET_COOKIE, api_visibility="private").then(
-            staff.conflicts_after_login, authed, conflicts, api_visibility="private").then(
-            staff.jobs_after_login, authed, jobs, api_visibility="private")
+            staff.when_logged_in(staff.conflict_rows), authed, conflicts,
+            api_visibility="private").then(
+            staff.when_logged_in(staff.job_rows), authed, jobs, api_visibility="private")
     logout.click(staff.logout, None, [authed, login_box, desk, login_msg, pending, staff_msg],
                  api_name="staff_logout").then(None, None, None, js=_CLEAR_COOKIE,
                                                api_visibility="private")
     upload.click(staff.upload, [files, authed], [results, staff_msg, *changed],
                  api_name="staff_upload", concurrency_limit=1, concurrency_id="staff-write"
-                 ).then(staff.jobs_after_login, authed, jobs, api_visibility="private")
+                 ).then(staff.when_logged_in(staff.job_rows), authed, jobs,
+                        api_visibility="private")
     refresh.click(staff.refresh, authed, changed, api_name="staff_documents").then(
         staff.conflict_rows, authed, conflicts, api_name="staff_conflicts").then(
         staff.job_rows, authed, jobs, api_name="staff_jobs")
