@@ -39,6 +39,7 @@ class Answer:
     # Sources that answer alike disagree on the figure: all are shown, none stands as the fact.
     disputed: bool = False
     retrieved: list[dict] = field(default_factory=list)  # ranked passages: chunk_id, doc_id, ...
+    log_id: str = ""  # the question log's row, for feedback (empty when not logged)
 
     def to_dict(self, with_retrieved: bool = False) -> dict:
         data = asdict(self)

@@ -33,6 +33,8 @@ from bot.chain import Bot, get_bot
 from bot.errors import AnswerError
 from bot.guard import STORE_DOWN_ZH, BodyLimits, Guard, LoginThrottle, Outage, StaffSessions
 from bot.llm import llm_health
+from bot.openai_api import router as openai_router
+from bot.questionlog import MAX_COMMENT_CHARS, QuestionLogError
 from cppcc_kb.errors import KBError
 from cppcc_kb.settings import Settings
 from ingest.documents import remove_documents
@@ -179,6 +181,7 @@ def create_api(settings: Settings, bot: Bot | None = None) -> FastAPI:
     app.state.login_throttle = LoginThrottle()
     app.state.jobs = IngestQueue(bot.kb)  # uploads of the API and the desk, one at a time
     app.include_router(router)
+    app.include_router(openai_router)
     app.state.staff_sessions = StaffSessions()  # the desk's logins (ui/app.py issues them)
     app.add_middleware(Guard, outage=app.state.outage, limits=BodyLimits(
         default=settings.max_request_kb * 1024, upload=upload_limit(settings.max_file_bytes)),
@@ -274,9 +277,11 @@ router = APIRouter(prefix="/api")
 # ---- ask -----------------------------------------------------------------------------------
 @router.post("/ask", response_model=Answer, response_model_exclude={"retrieved"},
              responses=_ASK_ERRORS, tags=["ask"])
-async def ask(body: AskRequest, bot: BotDep) -> Response:
-    """Answer a question with numbered citations, or abstain when the documents do not say."""
-    answer = await run_in_threadpool(lambda: bot.ask(**body.bot_args()))
+async def ask(body: AskRequest, bot: BotDep, request: Request) -> Response:
+    """Answer a question with numbered citations, or abstain when the documents do not say.
+    The answer's `log_id` names it for `POST /api/feedback`."""
+    answer = await run_in_threadpool(
+        lambda: bot.ask(**body.bot_args(), log="api", client=_client(request)))
     # The bot built the Answer itself: written out by its schema's serializer directly, without
     # the validating copy FastAPI makes of a returned object (retrieved passages included).
     return Response(_ANSWER.dump_json(answer, exclude={"retrieved"}),
@@ -293,9 +298,9 @@ _ANSWER = TypeAdapter(Answer)
                          "extractive mode), then one `answer` (the same object as /api/ask; "
                          "its text replaces the deltas, which checking may have rejected) — or "
                          "`error` ({\"detail\", \"status\"}) if answering fails midway."}})
-async def ask_stream(body: AskRequest, bot: BotDep) -> StreamingResponse:
+async def ask_stream(body: AskRequest, bot: BotDep, request: Request) -> StreamingResponse:
     """Answer as server-sent events; a bad question is refused with 4xx before the stream starts."""
-    items = bot.stream(**body.bot_args())
+    items = bot.stream(**body.bot_args(), log="api", client=_client(request))
     first = await run_in_threadpool(next, items, None)  # validation errors raise here
     return StreamingResponse(_events(first, items), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -323,6 +328,42 @@ async def _events(first: str | Answer | None, items: Iterator[str | Answer]) -> 
 
 def _sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+# ---- feedback ------------------------------------------------------------------------------
+class FeedbackRequest(BaseModel):
+    """A member's verdict on one answer, named by the `log_id` the answer carried."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"log_id": "q-0123456789abcdef", "rating": "down", "reason": "wrong_figure"}]})
+
+    log_id: str = Field(min_length=1, max_length=64)
+    rating: Literal["up", "down"]
+    reason: Literal["wrong_figure", "wrong_source", "should_answer", "should_refuse", "other",
+                    ""] = Field("", description="Why, for a thumbs-down: wrong figure, wrong "
+                                                "source, should have answered, should have "
+                                                "refused, other.")
+    comment: str = Field("", max_length=MAX_COMMENT_CHARS)
+
+
+class FeedbackOut(BaseModel):
+    log_id: str
+    rating: str
+    reason: str
+
+
+@router.post("/feedback", response_model=FeedbackOut, tags=["ask"],
+             responses={**_ASK_ERRORS, 404: {"model": ErrorOut}})
+async def feedback(body: FeedbackRequest, bot: BotDep) -> FeedbackOut:
+    """Thumbs up or down on an answer; a thumbs-down puts the question on the staff's queue."""
+    found = await run_in_threadpool(
+        bot.questions.feedback, body.log_id, body.rating, body.reason, body.comment)
+    if not found:
+        raise HTTPException(404, f"no logged answer {body.log_id!r}; send the `log_id` of an "
+                                 "answer from /api/ask (answers are kept for "
+                                 f"{bot.settings.log_retention_days or 'unlimited'} days)")
+    return FeedbackOut(log_id=body.log_id, rating=body.rating,
+                       reason=body.reason if body.rating == "down" else "")
 
 
 # ---- documents -----------------------------------------------------------------------------
@@ -464,6 +505,8 @@ def _health(bot: Bot) -> Health:
         problems.append(f"{STORE_DOWN_ZH}（{exc}）")
     except KBError as exc:
         problems.append(str(exc))
+    log_problem = bot.questions.problem()
+    problems += [log_problem] if log_problem else []
     llm_problem = llm_health(bot.settings)
     settings = bot.settings
     configured = bool(settings.llm_base_url)
@@ -624,13 +667,15 @@ def _status_of(exc: KBError) -> int:
         return 409
     if isinstance(exc, FileRejected):
         return 400
-    if isinstance(exc, StoreUnavailable):
-        return 503  # the store's outage: the same request succeeds once it is back
+    if isinstance(exc, (StoreUnavailable, QuestionLogError)):
+        return 503  # the store's (or the log's) outage: the request succeeds once it is back
     return 500  # store, embedder or settings: the server's to fix; the message says how
 
 
 async def _kb_error(request: Request, exc: KBError) -> JSONResponse:
     status = _status_of(exc)
+    if isinstance(exc, QuestionLogError):
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
     if status == 503:
         request.app.state.outage.down(str(exc))
         return JSONResponse({"detail": f"{STORE_DOWN_ZH}（{exc}）"}, status_code=503,
@@ -647,6 +692,10 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    if request.url.path.startswith("/v1/"):  # OpenAI clients read OpenAI's error shape
+        detail = "invalid request: " + "; ".join(_problem(e) for e in exc.errors())
+        return JSONResponse({"error": {"message": detail, "type": "invalid_request_error",
+                                       "param": None, "code": None}}, status_code=400)
     errors = exc.errors()
     bad_json = next((e for e in errors if e["type"] == "json_invalid"), None)
     if bad_json:

@@ -18,6 +18,7 @@ from bot.answer import NOT_FOUND, Answer
 from bot.answering.analysis import Analysis, analyze, expand_query, split_subquestions
 from bot.answering.decision import Decision, DocFacts, decide, disputed_by
 from bot.conflicts import ConflictLog
+from bot.questionlog import QuestionLog, new_log_id, row_of
 from bot.answering.evidence import Evidence, Source, gather, sources_of
 from bot.answering.model import AnswerModel, shipped_model
 from bot.answering.reasons import HARD, Reason, render
@@ -67,6 +68,8 @@ class Bot:
         self.search = HybridSearch(self.kb)
         self.retriever = KnowledgeBaseRetriever(search=self.search, k=ANSWER_PASSAGES)
         self.conflicts = ConflictLog(settings.data / "conflicts.sqlite")  # for the desk
+        self.questions = QuestionLog(settings.question_log, settings.log_retention_days,
+                                     enabled=settings.log_questions)
         self.model = model or shipped_model()
         _check_model(self.model)
         self._facts_of: tuple[dict | None, dict[str, DocFacts]] = (None, {})
@@ -77,12 +80,18 @@ class Bot:
 
     # ---- public faces ------------------------------------------------------------------
     def ask(self, question: str, history: list[str] | None = None, filters: dict | None = None,
-            top_k: int | None = None, mode: str | None = None) -> Answer:
-        return self.runnable.invoke(self._turn(question, history, filters, top_k, mode)).answer
+            top_k: int | None = None, mode: str | None = None, log: str = "",
+            client: str = "") -> Answer:
+        """The cited answer (or refusal). `log` names the face asking (api, chat, openai, mcp,
+        cli); given, the question goes into the question log and the answer carries its
+        `log_id`. `client` is stored only when CPPCC_KB_LOG_CLIENT is on."""
+        turn = self.runnable.invoke(self._turn(question, history, filters, top_k, mode))
+        return self._logged(turn, log, client, filters)
 
     def stream(self, question: str, history: list[str] | None = None,
                filters: dict | None = None, top_k: int | None = None,
-               mode: str | None = None) -> Iterator[str | Answer]:
+               mode: str | None = None, log: str = "",
+               client: str = "") -> Iterator[str | Answer]:
         """Text deltas while an LLM writes, then the verified Answer (always last)."""
         turn = self._retrieve(self._prepare(self._turn(question, history, filters, top_k, mode)))
         if turn.mode == "llm":
@@ -101,7 +110,16 @@ class Bot:
         else:
             turn.answer = self._extractive(turn)
         turn.timings["answer"] = _ms_since(turn, "retrieve")
-        yield self._verify(turn).answer
+        yield self._logged(self._verify(turn), log, client, filters)
+
+    def _logged(self, turn: Turn, face: str, client: str, filters: dict | None) -> Answer:
+        answer = turn.answer
+        if face and self.questions.enabled:
+            answer.log_id = new_log_id()
+            self.questions.record(row_of(
+                answer.log_id, face, turn.question, turn.history, filters, answer,
+                client=client if self.settings.log_client else ""))
+        return answer
 
     def analyse(self, question: str, history: list[str] | None = None,
                 filters: dict | None = None) -> Turn:

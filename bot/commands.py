@@ -1,4 +1,4 @@
-"""Member commands: ask."""
+"""Member commands: ask; the question log's export."""
 
 from __future__ import annotations
 
@@ -17,15 +17,21 @@ import click
 @click.option("--top-k", type=click.IntRange(1, 20), default=None, help="Sources to show.")
 @click.option("--mode", type=click.Choice(["extractive", "llm"]), default=None,
               help="Answer by extraction (offline) or with the configured LLM.")
+@click.option("--log", "log", is_flag=True, help="Record the question in the question log "
+              "(as the chat and the API always do).")
 @click.pass_context
 def ask(ctx: click.Context, question: str, as_json: bool, history: tuple[str, ...],
-        doc_ids: tuple[str, ...], years: tuple[int, ...], top_k: int | None, mode: str | None):
+        doc_ids: tuple[str, ...], years: tuple[int, ...], top_k: int | None, mode: str | None,
+        log: bool):
     """Ask a question; prints the answer with its numbered sources."""
     from bot.chain import get_bot
 
     bot = get_bot(ctx.obj())
     filters = {"doc_ids": list(doc_ids), "years": list(years)}
-    answer = bot.ask(question, history=list(history), filters=filters, top_k=top_k, mode=mode)
+    answer = bot.ask(question, history=list(history), filters=filters, top_k=top_k, mode=mode,
+                     log="cli" if log else "")
+    if log and not bot.questions.flush():
+        click.secho(f"未能写入问题记录：{bot.questions.problem()}", fg="yellow", err=True)
     if as_json:
         data = answer.to_dict()
         keep = ("n", "doc_id", "title", "source", "quote", "start", "end", "score")
@@ -49,3 +55,54 @@ def _print_answer(answer) -> None:
         where = " · ".join(x for x in (c.heading, c.date) if x)
         click.echo(f"[{c.n}] 《{c.title}》{f' {where}' if where else ''} — {c.source}")
         click.echo(f"    “{c.quote}”")
+
+
+@click.group("log")
+def log_group():
+    """The question log: what members asked, what they got, their feedback."""
+
+
+@log_group.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl",
+              show_default=True)
+@click.option("--since", default=None, metavar="YYYY-MM-DD",
+              help="Only questions asked on or after this day (local time).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file (default: standard output).")
+@click.pass_context
+def log_export(ctx: click.Context, fmt: str, since: str | None, output: str | None):
+    """Export the question log, oldest first (one row per question asked)."""
+    from datetime import datetime
+
+    from bot.questionlog import QuestionLog
+
+    settings = ctx.obj()
+    start = 0.0
+    if since:
+        try:
+            start = datetime.strptime(since, "%Y-%m-%d").timestamp()
+        except ValueError:
+            raise click.BadParameter(f"{since!r} is not a day; write it as 2026-01-31",
+                                     param_hint="--since") from None
+    pieces = QuestionLog(settings.question_log).export(fmt, since=start)
+    if output is None:
+        for piece in pieces:
+            click.echo(piece, nl=False)
+        return
+    import os
+    from pathlib import Path
+
+    target = Path(output)
+    tmp = target.with_name(f".{target.name}.part")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as out:
+            rows = 0
+            for piece in pieces:
+                out.write(piece)
+                rows += 1
+        os.replace(tmp, target)  # a half-written export never stands in for the file
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    count = rows - 1 if fmt == "csv" else rows
+    click.echo(f"{count} questions written to {target}", err=True)

@@ -91,6 +91,15 @@ class Settings(BaseSettings):
     staff_token: SecretStr | None = Field(
         None, description="Token (API) and password (UI desk) for staff; unset disables both.")
 
+    log_questions: bool = Field(
+        True, description="Keep the question log (questions.sqlite in the data folder): what "
+                          "was asked, answered or refused, feedback; staff's unanswered queue "
+                          "and usage page read it.")
+    log_retention_days: int = Field(365, ge=0, description="Days a logged question is kept; "
+                                    "0 keeps them all.")
+    log_client: bool = Field(False, description="Also log the asker's IP address (off: the log "
+                             "holds nothing identifying a person).")
+
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
 
@@ -137,6 +146,10 @@ class Settings(BaseSettings):
     def index_dir(self) -> Path:
         """Derived caches (the keyword index) live here, beside the Chroma data."""
         return self.data / "index"
+
+    @property
+    def question_log(self) -> Path:
+        return self.data / "questions.sqlite"
 
     @property
     def chroma_dir(self) -> Path:

@@ -44,6 +44,10 @@ EXAMPLES = [
     "按国旗法，哪些政协领导逝世时要下半旗？",
     "淄博有多少家“政协委员工作室”？",
 ]
+# Gradio draws "Like" and "Dislike" as thumbs; the rest sit under its flag, as reasons for a
+# thumbs-down (codes of bot.questionlog.FEEDBACK_REASONS).
+FEEDBACK_LABELS = {"数字不对": "wrong_figure", "来源不对": "wrong_source",
+                   "应该能回答": "should_answer", "不该回答": "should_refuse", "其他问题": "other"}
 CONFLICT_HEADERS = ["问题", "不一致的文档", "各自的数字", "次数", "最近一次"]
 STATUS = {"added": "新增", "updated": "更新", "unchanged": "未变", "failed": "失败",
           "skipped": "跳过"}
@@ -143,8 +147,9 @@ mark.kb-quote { background: #fde68a; color: inherit; padding: 1px 2px; border-ra
 # ---- the chat ------------------------------------------------------------------------------
 def _new_conversation() -> dict:
     """messages: what the chat shows; questions: earlier questions (the bot's history);
-    panels: the sources panel of each answer, by its message index."""
-    return {"messages": [], "questions": [], "panels": {}}
+    panels: the sources panel of each answer, by its message index; logs: its question-log id
+    (what a thumbs-down refers to)."""
+    return {"messages": [], "questions": [], "panels": {}, "logs": {}}
 
 
 def _header_html(records: dict[str, DocRecord], settings: Settings) -> str:
@@ -193,7 +198,8 @@ class ChatHandlers:
                 gr.Dropdown(choices=year_choices, value=keep_years))
 
     def ask(self, question: str, doc_ids: list | None, years: list | None,
-            conv: dict | None) -> Iterator[tuple[str, list, str, dict]]:
+            conv: dict | None, request: gr.Request | None = None
+            ) -> Iterator[tuple[str, list, str, dict]]:
         """Answer one question of the conversation; yields (textbox, chat, sources, state)."""
         conv = _copy(conv)
         question = " ".join((question or "").split())
@@ -223,17 +229,18 @@ class ChatHandlers:
         turns = self.settings.max_history_turns
         recent = history[-turns:] if turns else []
         answer: Answer | None = None
+        logged = {"log": "chat", "client": _client_of(request)}
         try:
             if self.settings.effective_mode == "llm":
                 text = ""
-                for item in self.bot.stream(question, history=recent, filters=filters):
+                for item in self.bot.stream(question, history=recent, filters=filters, **logged):
                     if isinstance(item, Answer):
                         answer = item
                         break
                     text += item
                     yield shown(render.streaming_html(text))
             else:
-                answer = self.bot.ask(question, history=recent, filters=filters)
+                answer = self.bot.ask(question, history=recent, filters=filters, **logged)
         except StoreUnavailable as exc:
             logger.warning("answering in the chat: %s", exc)
             yield shown(render.error_html(STORE_DOWN_ZH))
@@ -251,7 +258,32 @@ class ChatHandlers:
         panel = render.sources_html(answer, question)
         conv["questions"] = history + [question]
         conv["panels"] = {**conv["panels"], str(index): panel}
+        conv["logs"] = {**conv["logs"], str(index): answer.log_id}
         yield shown(render.answer_html(answer), panel)
+
+    def feedback(self, conv: dict | None, evt: gr.LikeData) -> None:
+        """Thumbs up/down (or a reason under the flag) on one answer, into the question log."""
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        log_id = ((conv or {}).get("logs") or {}).get(str(index))
+        if not log_id:
+            gr.Warning("这条回答没有记录，无法评价。")
+            return
+        if evt.liked is True:
+            rating, reason = "up", ""
+        elif evt.liked is False:
+            rating, reason = "down", ""
+        elif isinstance(evt.liked, str) and evt.liked in FEEDBACK_LABELS:
+            rating, reason = "down", FEEDBACK_LABELS[evt.liked]
+        else:
+            return  # a thumb taken back: the earlier rating stays
+        try:
+            found = self.bot.questions.feedback(log_id, rating, reason)
+        except KBError as exc:
+            logger.warning("feedback not saved: %s", exc)
+            gr.Warning("反馈暂时无法保存，请稍后再试。")
+            return
+        if found:
+            gr.Info("谢谢，您的反馈已记录。" + ("工作人员会查看这个问题。" if rating == "down" else ""))
 
     @staticmethod
     def _panel(conv: dict) -> str:
@@ -296,7 +328,13 @@ def _copy(conv: dict | None) -> dict:
     conv = conv or _new_conversation()
     return {"messages": list(conv.get("messages") or []),
             "questions": list(conv.get("questions") or []),
-            "panels": dict(conv.get("panels") or {})}
+            "panels": dict(conv.get("panels") or {}),
+            "logs": dict(conv.get("logs") or {})}
+
+
+def _client_of(request: gr.Request | None) -> str:
+    client = getattr(request, "client", None) if request is not None else None
+    return getattr(client, "host", "") or ""
 
 
 # ---- the staff desk ------------------------------------------------------------------------
@@ -614,7 +652,8 @@ def build_ui(bot: Bot, settings: Settings, throttle: LoginThrottle | None = None
                             elem_id="kb-chat", show_label=False, height=500,
                             examples=[{"text": q} for q in EXAMPLES],
                             placeholder="<b>您好！</b>请提问政协工作相关的问题，或点击下面的示例。",
-                            latex_delimiters=[], feedback_options=None, buttons=["copy"],
+                            latex_delimiters=[], buttons=["copy"],
+                            feedback_options=("Like", "Dislike", *FEEDBACK_LABELS),
                             layout="bubble", autoscroll=True)
                         with gr.Row():
                             question = gr.Textbox(
@@ -643,6 +682,7 @@ def build_ui(bot: Bot, settings: Settings, throttle: LoginThrottle | None = None
         new_chat.click(**reset, api_name="new_chat")
         chatbot.clear(**reset, api_visibility="private")  # the chat's own trash button
         chatbot.select(chat.show_sources, conv, sources, api_visibility="private", queue=False)
+        chatbot.like(chat.feedback, conv, None, api_visibility="private", queue=False)
         demo.load(chat.on_load, [doc_filter, year_filter], [header, doc_filter, year_filter],
                   api_visibility="private", queue=False)
     demo.queue(default_concurrency_limit=4)
