@@ -106,3 +106,33 @@ def log_export(ctx: click.Context, fmt: str, since: str | None, output: str | No
         raise
     count = rows - 1 if fmt == "csv" else rows
     click.echo(f"{count} questions written to {target}", err=True)
+
+
+@click.command("mcp")
+@click.option("--transport", type=click.Choice(["stdio", "streamable-http"]), default="stdio",
+              show_default=True, help="stdio: the MCP client starts this command itself; "
+              "streamable-http: serve MCP over HTTP at --host/--port (path /mcp).")
+@click.option("--host", default=None, help="For streamable-http (default CPPCC_KB_HOST).")
+@click.option("--port", type=int, default=None, help="For streamable-http (default 8765).")
+@click.pass_context
+def mcp_command(ctx: click.Context, transport: str, host: str | None, port: int | None):
+    """Serve the knowledge base to MCP clients: tools ask, search, list_documents and each
+    document's text as a resource."""
+    import contextlib
+    import sys
+
+    from bot.chain import get_bot
+    from bot.mcp_server import build_mcp
+
+    settings = ctx.obj()
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the protocol, nothing else
+        bot = get_bot(settings)
+        bot.kb.embedder.query_encoder()  # load now: the first tool call is not the slow one
+    server = build_mcp(bot)
+    if transport == "stdio":
+        click.echo(f"cppcc-kb MCP server over stdio, knowledge base {settings.data}", err=True)
+        server.run("stdio")
+    else:
+        where = (host or settings.host, port or 8765)
+        click.echo(f"cppcc-kb MCP server at http://{where[0]}:{where[1]}/mcp", err=True)
+        server.run("streamable-http", host=where[0], port=where[1])

@@ -116,6 +116,7 @@ def _error_body(exc: KBError) -> tuple[dict, int]:
     from bot.app import _status_of  # the API's one mapping of errors to statuses
 
     status = _status_of(exc)
+    status = 400 if status == 422 else status  # OpenAI says 400 for a request it cannot take
     kind = "invalid_request_error" if status < 500 else "server_error"
     return {"error": {"message": str(exc), "type": kind, "param": None, "code": None}}, status
 
