@@ -11,6 +11,7 @@ import logging
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -35,8 +36,10 @@ from bot.guard import STORE_DOWN_ZH, BodyLimits, Guard, LoginThrottle, Outage, S
 from bot.llm import llm_health
 from bot.openai_api import router as openai_router
 from bot.questionlog import MAX_COMMENT_CHARS, QuestionLogError
+from bot.staffloop import StaffLoop
 from cppcc_kb.errors import KBError
 from cppcc_kb.settings import Settings
+from ingest.audit import STAFF_API_ACTOR
 from ingest.documents import remove_documents
 from ingest.embedder import embedder_identity
 from ingest.errors import FileRejected, StoreLocked, StoreUnavailable
@@ -179,7 +182,9 @@ def create_api(settings: Settings, bot: Bot | None = None) -> FastAPI:
     app.state.bot = bot
     app.state.outage = Outage()
     app.state.login_throttle = LoginThrottle()
-    app.state.jobs = IngestQueue(bot.kb)  # uploads of the API and the desk, one at a time
+    app.state.staff_loop = StaffLoop(bot)  # the unanswered queue, asked again after ingests
+    app.state.jobs = IngestQueue(  # uploads of the API and the desk, one at a time
+        bot.kb, after=lambda job: app.state.staff_loop.recheck(force=True))
     app.include_router(router)
     app.include_router(openai_router)
     app.state.staff_sessions = StaffSessions()  # the desk's logins (ui/app.py issues them)
@@ -409,7 +414,7 @@ async def upload_documents(request: Request, settings: SettingsDep, bot: BotDep,
         shutil.rmtree(folder, ignore_errors=True)
         return _json_response(UploadResult(files=refused))
     jobs: IngestQueue = request.app.state.jobs
-    job = jobs.submit(saved, folder)
+    job = jobs.submit(saved, folder, actor=STAFF_API_ACTOR)
     job.refused = refused
     if wait:
         await run_in_threadpool(jobs.wait, job)
@@ -482,11 +487,84 @@ async def delete_document(doc_id: str, bot: BotDep) -> DocumentOut:
     """Remove a document (staff), by id or exact source file name; returns what was removed."""
     # An upload running in this process holds the lock for a while: the delete waits its turn.
     removed, _ = await run_in_threadpool(lambda: remove_documents(
-        bot.settings, [doc_id], kb=bot.kb, wait_s=_DELETE_WAIT_S))
+        bot.settings, [doc_id], kb=bot.kb, wait_s=_DELETE_WAIT_S, actor=STAFF_API_ACTOR))
     if not removed:
         raise HTTPException(404, f"no document with id {doc_id!r}; GET /api/documents lists "
                                  "the ids")
     return DocumentOut.model_validate(removed[0])
+
+
+# ---- the staff loop: unanswered queue, usage, audit ----------------------------------------
+class QueueItemOut(BaseModel):
+    key: str = Field(description="The group's id (its newest question's log_id).")
+    question: str
+    wordings: list[str]
+    count: int
+    refusals: int
+    downs: int
+    first_at: float
+    last_at: float
+    reasons: list[str] = Field(description="Refusal reason codes, most frequent first.")
+    feedback: list[str] = Field(description="Thumbs-down reasons, most frequent first.")
+    closest: list[str] = Field(description="Doc ids that came closest, most frequent first.")
+    state: Literal["open", "resolved", "out_of_scope"]
+    recheck: dict = Field(description="The newest re-ask after an ingest: answered, closed "
+                                      "(answered from a newer document), answer, titles.")
+
+
+class MarkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["open", "resolved", "out_of_scope"]
+
+
+@router.get("/staff/queue", response_model=list[QueueItemOut], dependencies=StaffOnly,
+            tags=["staff"], responses=_STAFF_ERRORS)
+async def staff_queue(request: Request, state: Literal["open", "resolved", "out_of_scope",
+                                                      "all"] = "open") -> list[QueueItemOut]:
+    """Questions members did not get answered (refusals, thumbs-down), similar ones grouped."""
+    loop: StaffLoop = request.app.state.staff_loop
+    states = ("open", "resolved", "out_of_scope") if state == "all" else (state,)
+    def current() -> list:
+        loop.recheck()  # asks again only if the documents changed since (waits for one running)
+        return loop.queue(states)
+
+    items = await run_in_threadpool(current)
+    return [QueueItemOut(key=i.key, **{k: getattr(i, k) for k in QueueItemOut.model_fields
+                                       if k != "key"}) for i in items]
+
+
+@router.post("/staff/queue/{key}", dependencies=StaffOnly, tags=["staff"],
+             responses={**_STAFF_ERRORS, 404: {"model": ErrorOut}})
+async def staff_mark(key: str, body: MarkRequest, request: Request) -> dict:
+    """Mark a queue group resolved, not our remit (out_of_scope), or open again."""
+    loop: StaffLoop = request.app.state.staff_loop
+    changed = await run_in_threadpool(loop.mark, key, body.state)
+    if not changed:
+        raise HTTPException(404, f"no queue group {key!r}; GET /api/staff/queue?state=all "
+                                 "lists the keys")
+    return {"key": key, "state": body.state, "questions": changed}
+
+
+@router.get("/staff/usage", dependencies=StaffOnly, tags=["staff"], responses=_STAFF_ERRORS)
+async def staff_usage(bot: BotDep, days: int = Query(14, ge=1, le=366)) -> dict:
+    """Questions per day, refusal and thumbs-down rates, latency, most-cited documents."""
+    from dataclasses import asdict
+
+    from bot.staffloop import usage
+
+    rows = await run_in_threadpool(bot.questions.since, time.time() - days * 86400 - 86400)
+    return asdict(usage(rows, days))
+
+
+@router.get("/staff/audit", dependencies=StaffOnly, tags=["staff"], responses=_STAFF_ERRORS)
+async def staff_audit(bot: BotDep, doc_id: str | None = None,
+                      limit: int = Query(200, ge=1, le=5000)) -> list[dict]:
+    """Staff actions, newest first: time, actor, action, document, version, outcome, detail."""
+    from dataclasses import asdict
+
+    entries = await run_in_threadpool(bot.kb.audit.recent, limit, doc_id)
+    return [asdict(e) for e in entries]
 
 
 # ---- health --------------------------------------------------------------------------------
@@ -505,8 +583,8 @@ def _health(bot: Bot) -> Health:
         problems.append(f"{STORE_DOWN_ZH}（{exc}）")
     except KBError as exc:
         problems.append(str(exc))
-    log_problem = bot.questions.problem()
-    problems += [log_problem] if log_problem else []
+    for trouble in (bot.questions.problem(), bot.kb.audit.problem):
+        problems += [trouble] if trouble else []
     llm_problem = llm_health(bot.settings)
     settings = bot.settings
     configured = bool(settings.llm_base_url)

@@ -27,11 +27,11 @@ def _register() -> None:
     from bench.commands import bench
     from bot.commands import ask, log_group, mcp_command
     from evals.commands import eval_command
-    from ingest.commands import (backup, check, ingest, list_documents, reindex, remove, reset,
-                                 restore)
+    from ingest.commands import (audit, backup, check, ingest, list_documents, reindex, remove,
+                                 reset, restore)
     from ui.commands import serve
 
-    for command in (ingest, list_documents, remove, reindex, reset, check, backup, restore, ask,
+    for command in (ingest, list_documents, remove, reindex, reset, check, backup, restore, audit, ask,
                     serve, eval_command, bench, log_group, mcp_command):
         cli.add_command(command)
 

@@ -152,6 +152,10 @@ class Settings(BaseSettings):
         return self.data / "questions.sqlite"
 
     @property
+    def audit_log(self) -> Path:
+        return self.data / "audit.sqlite"
+
+    @property
     def chroma_dir(self) -> Path:
         return self.data / "chroma"
 

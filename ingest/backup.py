@@ -119,8 +119,12 @@ def restore(settings: Settings, src: Path) -> dict:
             raise
     from ingest.kb import KnowledgeBase
 
+    from ingest.audit import AuditEntry, cli_actor, now
+
     kb = KnowledgeBase(settings)
     kb.refresh_keywords()  # the keyword index is derived: rebuilt from what was restored
+    kb.audit.record([AuditEntry(now(), cli_actor(), "restore", detail={
+        "from": str(src), "documents": manifest.get("documents", 0)})])
     return manifest
 
 

@@ -195,3 +195,38 @@ def check(ctx: click.Context, repair: bool):
     else:
         click.echo("Problems found; run `cppcc-kb check --repair` to fix them.", err=True)
         ctx.exit(1)
+
+
+@click.command()
+@click.option("--doc", "doc_id", default=None, help="Only actions on this document id.")
+@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def audit(ctx: click.Context, doc_id: str | None, limit: int, as_json: bool):
+    """Staff actions (add, update, remove, re-index, reset, restore), newest first, with who
+    did them and, for a removal, the proof that nothing of the document can be retrieved."""
+    import json
+    from dataclasses import asdict
+    from datetime import datetime
+
+    from ingest.audit import AuditLog
+
+    entries = AuditLog(_settings(ctx).audit_log).recent(limit, doc_id)
+    for e in entries:
+        if as_json:
+            click.echo(json.dumps(asdict(e), ensure_ascii=False))
+            continue
+        when = datetime.fromtimestamp(e.at).strftime("%Y-%m-%d %H:%M:%S")
+        what = f"{e.doc_id} 《{e.title}》" if e.doc_id else ""
+        detail = e.detail or {}
+        extra = ""
+        if e.action == "remove":
+            extra = ("  deletion proved: 0 chunks in Chroma, 0 keyword rows, none near its own "
+                     "vector" if e.outcome == "proved" else
+                     f"  DELETION NOT PROVED: {json.dumps(detail, ensure_ascii=False)}")
+        elif detail.get("reason"):
+            extra = f"  {detail['reason']}"
+        click.echo(f"{when}  {e.actor:<18} {e.action:<8} {e.outcome:<10} {what}"
+                   f"{f'  v{e.version}' if e.version else ''}{extra}")
+    if not entries and not as_json:
+        click.echo("No staff actions recorded yet.", err=True)

@@ -38,6 +38,7 @@ class IngestJob:
     note: str = ""  # what it waits for, or why it failed
     outcomes: list = field(default_factory=list)  # FileOutcome rows, once done
     refused: list = field(default_factory=list)  # rows of files refused before the job (faces')
+    actor: str = ""  # who uploaded, for the audit trail (api, desk)
     created: float = field(default_factory=time.time)
     started: float = 0.0
     finished: float = 0.0
@@ -50,16 +51,19 @@ class IngestJob:
 class IngestQueue:
     """Jobs over one knowledge base, run one at a time by a worker thread."""
 
-    def __init__(self, kb, lock_wait_s: float = 600.0):
-        self.kb, self.lock_wait_s = kb, lock_wait_s
+    def __init__(self, kb, lock_wait_s: float = 600.0, after=None):
+        """`after(job)` runs on the worker once a job has stored something (the staff loop
+        asks the unanswered questions again)."""
+        self.kb, self.lock_wait_s, self.after = kb, lock_wait_s, after
         self._jobs: OrderedDict[str, IngestJob] = OrderedDict()
         self._pending: list[IngestJob] = []
         self._cond = threading.Condition()
         self._worker: threading.Thread | None = None
 
-    def submit(self, paths: list[Path], folder: Path | None = None) -> IngestJob:
+    def submit(self, paths: list[Path], folder: Path | None = None,
+               actor: str = "") -> IngestJob:
         job = IngestJob(id="job-" + secrets.token_hex(6), files=[p.name for p in paths],
-                        folder=folder, paths=list(paths), total=len(paths))
+                        folder=folder, paths=list(paths), total=len(paths), actor=actor)
         with self._cond:
             self._jobs[job.id] = job
             while len(self._jobs) > _KEEP:
@@ -107,6 +111,16 @@ class IngestQueue:
                 job = self._pending[0]
             try:
                 self._run(job)
+                if self.after is not None and job.status == "done" and any(
+                        o.status in ("added", "updated") for o in job.outcomes):
+                    job.note = "正在用新文件重新检查未回答的问题…"
+                    try:
+                        self.after(job)
+                    except Exception:  # noqa: BLE001 — the upload itself succeeded
+                        import logging
+
+                        logging.getLogger("cppcc_kb.jobs").exception("after job %s", job.id)
+                    job.note = ""
             finally:
                 with self._cond:
                     self._pending.remove(job)
@@ -128,7 +142,7 @@ class IngestQueue:
             job.status = "running"
             try:
                 summary = ingest_paths(job.paths, self.kb.settings, kb=self.kb,
-                                       progress=progress)
+                                       progress=progress, actor=job.actor or None)
             except StoreLocked as exc:
                 if time.monotonic() > deadline:
                     job.status, job.note = "failed", f"{exc} (waited {self.lock_wait_s:.0f} s)"

@@ -12,6 +12,7 @@ from ingest.indexing import index_text
 from ingest.keyword_index import KeywordIndex
 from ingest.splitter import Chunk
 from ingest.store import DocRecord, Store
+from ingest.audit import AuditLog
 from ingest.tokens import tokenize
 
 _STALE_CHECK_S = 0.5  # how often a reader asks Chroma whether another process changed it
@@ -28,6 +29,7 @@ class KnowledgeBase:
         self._checked_at = 0.0
         self._records: dict[str, DocRecord] = {}
         self._records_gen = -1
+        self.audit = AuditLog(settings.audit_log)  # staff actions, written by ingest itself
 
     @property
     def embedder(self) -> Embedder:

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Callable
 
 from cppcc_kb.settings import Settings
+from ingest.audit import AuditEntry, cli_actor
+from ingest.audit import now as audit_now
 from ingest.errors import FileRejected
 from ingest.indexing import (chunk_metadata, content_version, doc_id_for, index_text,
                              years_covered)
@@ -94,8 +96,9 @@ def collect_files(paths: list[Path]) -> tuple[list[tuple[Path, dict]], list[File
 
 
 def ingest_paths(paths: list[Path], settings: Settings, kb: KnowledgeBase | None = None,
-                 progress: Progress | None = None) -> IngestSummary:
-    """Ingest files and folders under the store's lock; never raises for a bad file."""
+                 progress: Progress | None = None, actor: str | None = None) -> IngestSummary:
+    """Ingest files and folders under the store's lock; never raises for a bad file. Each
+    added, updated or refused file is written to the audit trail as done by `actor`."""
     started = time.perf_counter()
     summary = IngestSummary()
     files, skipped = collect_files(paths)
@@ -117,8 +120,24 @@ def ingest_paths(paths: list[Path], settings: Settings, kb: KnowledgeBase | None
             if progress:
                 progress(i, len(files), summary)
         kb.save()
+        audit_outcomes(kb, summary, actor or cli_actor())
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+_AUDITED = {"added": "add", "updated": "update", "failed": "refused"}
+
+
+def audit_outcomes(kb: KnowledgeBase, summary: IngestSummary, actor: str,
+                   action: str | None = None) -> None:
+    records = kb.store.records()
+    versions = {r.doc_id: r.version for r in records}
+    kb.audit.record([AuditEntry(
+        audit_now(), actor, action or _AUDITED[o.status], o.doc_id, o.title,
+        versions.get(o.doc_id, ""), "failed" if o.status == "failed" else "ok",
+        {"file": Path(o.path).name, "chunks": o.chunks,
+         **({"reason": o.reason} if o.reason else {})})
+        for o in summary.outcomes if o.status in _AUDITED])
 
 
 def _prepare(path: Path, manifest: dict, settings: Settings, kb: KnowledgeBase,
@@ -211,7 +230,7 @@ def _write(batch: list[_Prepared], kb: KnowledgeBase, summary: IngestSummary) ->
 
 
 def reindex_records(records: list[DocRecord], kb: KnowledgeBase,
-                    progress: Progress | None = None) -> IngestSummary:
+                    progress: Progress | None = None, actor: str | None = None) -> IngestSummary:
     """Split and embed again each document from the text the store keeps, metadata unchanged
     (after a splitter change, or to repair an index). The caller holds the ingest lock."""
     started = time.perf_counter()
@@ -236,5 +255,6 @@ def reindex_records(records: list[DocRecord], kb: KnowledgeBase,
         if progress:
             progress(i, len(records), summary)
     kb.save()
+    audit_outcomes(kb, summary, actor or cli_actor(), action="reindex")
     summary.seconds = time.perf_counter() - started
     return summary

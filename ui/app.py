@@ -26,13 +26,16 @@ from bot.conflicts import figures_of
 from bot.guard import STORE_DOWN_ZH, LoginThrottle, StaffSessions
 from cppcc_kb.errors import KBError
 from cppcc_kb.settings import Settings
+from ingest.audit import STAFF_DESK_ACTOR
 from ingest.errors import StoreLocked, StoreUnavailable
 from ingest.jobs import IngestQueue
 from ingest.manifest import MANIFEST
 from ingest.documents import reindex_documents
 from ingest.pipeline import IngestSummary
 from ingest.store import DocRecord
+from bot.staffloop import StaffLoop
 from ui import render
+from ui.loop_desk import LoopHandlers, loop_tabs
 
 logger = logging.getLogger("cppcc_kb.ui")
 
@@ -469,7 +472,7 @@ class StaffHandlers:
                 rows.append([name, "", "", 0, ""])
             outcomes, seconds = [], 0.0
             if saved:  # the same queue as the API's: one upload after another, never a refusal
-                job = self.jobs.submit(list(saved.values()))
+                job = self.jobs.submit(list(saved.values()), actor=STAFF_DESK_ACTOR)
                 while not self.jobs.wait(job, 0.5).ended:
                     desc = ("等待另一个入库任务完成…" if job.status == "waiting"
                             else f"已处理 {job.done}/{job.total} 个文件，{job.chunks} 个段落")
@@ -514,6 +517,7 @@ class StaffHandlers:
 
         try:
             removed, _ = remove_documents(self.bot.settings, [pending], kb=self.bot.kb,
+                                          actor=STAFF_DESK_ACTOR,
                                           wait_s=120.0)  # after an upload that runs
         except Exception as exc:  # noqa: BLE001
             return (None, gr.Row(visible=False), _msg(_readable(exc), ok=False),
@@ -540,6 +544,7 @@ class StaffHandlers:
         progress(0, desc="正在重新索引…")
         try:
             summary, _ = reindex_documents(self.bot.settings, [rec.doc_id], kb=kb,
+                                           actor=STAFF_DESK_ACTOR,
                                            progress=_progress_feed(progress))
         except Exception as exc:  # noqa: BLE001 — shown to staff as one readable line
             return (_msg(_readable(exc), ok=False), *self._after_change(rec.doc_id))
@@ -622,8 +627,8 @@ def _when(ts: float) -> str:
 
 # ---- the page ------------------------------------------------------------------------------
 def build_ui(bot: Bot, settings: Settings, throttle: LoginThrottle | None = None,
-             jobs: IngestQueue | None = None, sessions: StaffSessions | None = None
-             ) -> gr.Blocks:
+             jobs: IngestQueue | None = None, sessions: StaffSessions | None = None,
+             staff_loop: StaffLoop | None = None) -> gr.Blocks:
     """The page: chat and sources; the staff desk tab only when a staff token is configured."""
     chat = ChatHandlers(bot, settings)
     records = chat.records()
@@ -665,7 +670,8 @@ def build_ui(bot: Bot, settings: Settings, throttle: LoginThrottle | None = None
                     with gr.Column(scale=2, min_width=340):
                         sources = gr.HTML(render.sources_html(None), elem_id="kb-sources-panel")
             if settings.staff_token is not None:
-                _staff_tab(StaffHandlers(bot, settings, throttle, jobs, sessions), doc_filter,
+                staff = StaffHandlers(bot, settings, throttle, jobs, sessions)
+                _staff_tab(staff, LoopHandlers(staff, staff_loop or StaffLoop(bot)), doc_filter,
                            year_filter, header)
         gr.HTML('<div id="kb-footer">政协知识库问答 · 回答仅依据已收录文件，请以原文为准 · '
                 '<a href="/api/docs" target="_blank">API 文档</a></div>')
@@ -689,7 +695,8 @@ def build_ui(bot: Bot, settings: Settings, throttle: LoginThrottle | None = None
     return demo
 
 
-def _staff_tab(staff: StaffHandlers, doc_filter, year_filter, header) -> None:
+def _staff_tab(staff: StaffHandlers, loop_handlers: LoopHandlers, doc_filter, year_filter,
+               header) -> None:
     with gr.Tab("工作人员", id="staff"):
         authed = gr.State(False)
         pending = gr.State(None)
@@ -702,44 +709,49 @@ def _staff_tab(staff: StaffHandlers, doc_filter, year_filter, header) -> None:
             login_msg = gr.HTML("", elem_id="kb-login-msg")
         with gr.Column(visible=False) as desk:
             with gr.Row():
-                gr.Markdown("### 上传文件\n支持 .txt .md .html .htm .pdf .docx；文件名即文档身份，"
-                            "再次上传同名文件会更新该文档。")
+                gr.Markdown("已登录工作台：管理文件，查看委员未得到回答的问题、使用情况和操作记录。")
                 logout = gr.Button("退出登录", scale=0, min_width=100)
-            files = gr.File(file_count="multiple", label="选择一个或多个文件", height=150,
-                            elem_id="kb-upload-files")
-            upload = gr.Button("上传并入库", variant="primary", elem_id="kb-upload")
-            results = gr.Dataframe(headers=UPLOAD_HEADERS, value=[], interactive=False, wrap=True,
-                                   column_widths=["22%", "8%", "15%", "8%", "47%"],
-                                   latex_delimiters=[], label="本次上传结果",
-                                   elem_id="kb-upload-results")
-            staff_msg = gr.HTML("", elem_id="kb-staff-msg")
-            gr.Markdown("### 文档列表")
-            table = gr.Dataframe(headers=DOC_HEADERS, value=[], interactive=False, wrap=True,
-                                 column_widths=["14%", "33%", "11%", "24%", "7%", "11%"],
-                                 latex_delimiters=[], max_height=420,
-                                 label="知识库中的文档（最新入库在前）", elem_id="kb-docs")
-            with gr.Row():
-                # Custom values reach the handlers, which check the login and the id themselves.
-                pick = gr.Dropdown(choices=[], label="选择文档", scale=4, allow_custom_value=True,
-                                   elem_id="kb-doc-pick")
-                reindex = gr.Button("重新索引", scale=1, elem_id="kb-reindex")
-                delete = gr.Button("删除", variant="stop", scale=1, elem_id="kb-delete")
-                refresh = gr.Button("刷新列表", scale=1)
-            with gr.Row(visible=False) as confirm_row:
-                confirm = gr.Button("确认删除", variant="stop", elem_id="kb-delete-confirm")
-                cancel = gr.Button("取消")
-            gr.Markdown("### 资料冲突\n回答时不同文档给出了不一致的数字（两者都已列给委员，未作为"
-                        "确定答案）；请核对后更新或删除有误的文档。")
-            conflicts = gr.Dataframe(headers=CONFLICT_HEADERS, value=[], interactive=False,
-                                     wrap=True, latex_delimiters=[], elem_id="kb-conflicts",
-                                     column_widths=["30%", "34%", "16%", "6%", "14%"],
-                                     label="最近的冲突")
-            gr.Markdown("### 入库任务\n本服务器收到的上传（工作台和 API），最新在前；"
-                        "点击“刷新列表”更新。")
-            jobs = gr.Dataframe(headers=JOB_HEADERS, value=[], interactive=False, wrap=True,
-                                latex_delimiters=[], elem_id="kb-jobs",
-                                column_widths=["14%", "30%", "12%", "8%", "8%", "28%"],
-                                label="最近的入库任务")
+            with gr.Tabs():
+                with gr.Tab("文档", id="staff-docs"):
+                    gr.Markdown("### 上传文件\n支持 .txt .md .html .htm .pdf .docx；文件名即文档"
+                                "身份，再次上传同名文件会更新该文档。")
+                    files = gr.File(file_count="multiple", label="选择一个或多个文件", height=150,
+                                    elem_id="kb-upload-files")
+                    upload = gr.Button("上传并入库", variant="primary", elem_id="kb-upload")
+                    results = gr.Dataframe(
+                        headers=UPLOAD_HEADERS, value=[], interactive=False, wrap=True,
+                        column_widths=["22%", "8%", "15%", "8%", "47%"], latex_delimiters=[],
+                        label="本次上传结果", elem_id="kb-upload-results")
+                    staff_msg = gr.HTML("", elem_id="kb-staff-msg")
+                    gr.Markdown("### 文档列表")
+                    table = gr.Dataframe(
+                        headers=DOC_HEADERS, value=[], interactive=False, wrap=True,
+                        column_widths=["14%", "33%", "11%", "24%", "7%", "11%"],
+                        latex_delimiters=[], max_height=420, label="知识库中的文档（最新入库在前）",
+                        elem_id="kb-docs")
+                    with gr.Row():
+                        # Custom values reach the handlers, which check the login and the id.
+                        pick = gr.Dropdown(choices=[], label="选择文档", scale=4,
+                                           allow_custom_value=True, elem_id="kb-doc-pick")
+                        reindex = gr.Button("重新索引", scale=1, elem_id="kb-reindex")
+                        delete = gr.Button("删除", variant="stop", scale=1, elem_id="kb-delete")
+                        refresh = gr.Button("刷新列表", scale=1)
+                    with gr.Row(visible=False) as confirm_row:
+                        confirm = gr.Button("确认删除", variant="stop", elem_id="kb-delete-confirm")
+                        cancel = gr.Button("取消")
+                    gr.Markdown("### 资料冲突\n回答时不同文档给出了不一致的数字（两者都已列给委员，"
+                                "未作为确定答案）；请核对后更新或删除有误的文档。")
+                    conflicts = gr.Dataframe(
+                        headers=CONFLICT_HEADERS, value=[], interactive=False, wrap=True,
+                        latex_delimiters=[], elem_id="kb-conflicts", label="最近的冲突",
+                        column_widths=["30%", "34%", "16%", "6%", "14%"])
+                    gr.Markdown("### 入库任务\n本服务器收到的上传（工作台和 API），最新在前；"
+                                "点击“刷新列表”更新。")
+                    jobs = gr.Dataframe(
+                        headers=JOB_HEADERS, value=[], interactive=False, wrap=True,
+                        latex_delimiters=[], elem_id="kb-jobs", label="最近的入库任务",
+                        column_widths=["14%", "30%", "12%", "8%", "8%", "28%"])
+                loop = loop_tabs(loop_handlers, authed)
 
     changed = [table, pick, doc_filter, year_filter, header]
     login_io = {"fn": staff.login, "inputs": password,
@@ -749,14 +761,16 @@ def _staff_tab(staff: StaffHandlers, doc_filter, year_filter, header) -> None:
         trigger.then(None, session, None, js=_SET_COOKIE, api_visibility="private").then(
             staff.when_logged_in(staff.conflict_rows), authed, conflicts,
             api_visibility="private").then(
-            staff.when_logged_in(staff.job_rows), authed, jobs, api_visibility="private")
+            staff.when_logged_in(staff.job_rows), authed, jobs, api_visibility="private").then(
+            **loop["fill_queue"]).then(**loop["fill_usage"]).then(**loop["fill_audit"])
     logout.click(staff.logout, None, [authed, login_box, desk, login_msg, pending, staff_msg],
                  api_name="staff_logout").then(None, None, None, js=_CLEAR_COOKIE,
                                                api_visibility="private")
     upload.click(staff.upload, [files, authed], [results, staff_msg, *changed],
                  api_name="staff_upload", concurrency_limit=1, concurrency_id="staff-write"
                  ).then(staff.when_logged_in(staff.job_rows), authed, jobs,
-                        api_visibility="private")
+                        api_visibility="private").then(**loop["fill_queue"]).then(
+        **loop["fill_audit"])
     refresh.click(staff.refresh, authed, changed, api_name="staff_documents").then(
         staff.conflict_rows, authed, conflicts, api_name="staff_conflicts").then(
         staff.job_rows, authed, jobs, api_name="staff_jobs")

@@ -103,7 +103,8 @@ def ingest_first_corpus(bot, settings) -> None:
     click.echo(f"The knowledge base is empty: ingesting {corpus} first "
                "(the embedding model loads on first use; this can take a few minutes)…", err=True)
     progress = _Progress(sys.stderr.isatty())
-    summary = ingest_paths([corpus], settings, kb=bot.kb, progress=progress)
+    summary = ingest_paths([corpus], settings, kb=bot.kb, progress=progress,
+                           actor="serve:bundled corpus")
     progress.done()
     for o in summary.failed:
         click.echo(f"  FAILED {Path(o.path).name}: {o.reason} — {o.fix}", err=True)

@@ -20,7 +20,7 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
     # One back-off for wrong tokens, one upload queue and one set of desk logins (which the
     # guard checks on Gradio's upload endpoint), for the API and the desk alike.
     blocks = build_ui(bot, settings, app.state.login_throttle, app.state.jobs,
-                      app.state.staff_sessions)
+                      app.state.staff_sessions, app.state.staff_loop)
     return gr.mount_gradio_app(
         app, blocks, path="/", theme=THEME, css=CSS, footer_links=[], run_history=False,
         ssr_mode=False, mcp_server=False, show_error=True,

@@ -59,3 +59,26 @@ def render(reason: Reason | str, **names: str) -> str:
 class _Blank(dict):
     def __missing__(self, key: str) -> str:
         return ""
+
+
+_SHORT = {
+    Reason.NO_PASSAGES: "无可检索资料",
+    Reason.DOCUMENT_NOT_IN_KB: "所问文件未收录",
+    Reason.RULE_FROM_NEWS: "只有新闻、没有规定",
+    Reason.OTHER_BODY: "资料说的是别的机构",
+    Reason.NATIONAL_VS_LOCAL: "问全国、资料是地方",
+    Reason.PLACE_MISSING: "资料没有所问地方",
+    Reason.VERSION_MISSING: "没有所问版本",
+    Reason.YEAR_MISSING: "没有所问年份",
+    Reason.ONLY_STATED: "只有问题中的数字",
+    Reason.WRONG_UNIT: "单位不符",
+    Reason.LOW_CONFIDENCE: "依据不足",
+}
+
+
+def short(reason: Reason | str) -> str:
+    """A few words for a table cell (the staff desk's queue); unknown codes as they are."""
+    try:
+        return _SHORT[Reason(reason)]
+    except ValueError:
+        return str(reason)

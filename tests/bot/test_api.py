@@ -216,7 +216,9 @@ def test_openapi_docs_are_under_api_and_root_is_free_for_the_ui(api):
     paths = api.get("/api/openapi.json").json()["paths"]
     assert {"/api/ask", "/api/ask/stream", "/api/documents", "/api/documents/{doc_id}",
             "/api/health"} <= set(paths)
-    assert all(p.startswith("/api/") for p in paths)
+    # /v1 is OpenAI's layout (clients append /chat/completions to a base URL ending in /v1).
+    assert {"/v1/chat/completions", "/v1/models"} <= set(paths)
+    assert all(p.startswith(("/api/", "/v1/")) for p in paths)
 
 
 def test_upload_answers_from_the_new_file_and_reports_the_bad_ones(staff_api):
