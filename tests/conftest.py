@@ -83,5 +83,6 @@ def corpus_bot(corpus_data, embedder):
     from bot.chain import Bot
     from ingest.kb import KnowledgeBase
 
-    settings = make_settings(corpus_data)
+    # Not logged: tests copy corpus_data, and a copy must not carry other tests' questions.
+    settings = make_settings(corpus_data, log_questions=False)
     return Bot(settings, KnowledgeBase(settings, embedder))

@@ -688,7 +688,7 @@ def build_ui(bot: Bot, settings: Settings, throttle: LoginThrottle | None = None
         new_chat.click(**reset, api_name="new_chat")
         chatbot.clear(**reset, api_visibility="private")  # the chat's own trash button
         chatbot.select(chat.show_sources, conv, sources, api_visibility="private", queue=False)
-        chatbot.like(chat.feedback, conv, None, api_visibility="private", queue=False)
+        chatbot.like(chat.feedback, conv, None, api_visibility="private")  # queued: toasts show
         demo.load(chat.on_load, [doc_filter, year_filter], [header, doc_filter, year_filter],
                   api_visibility="private", queue=False)
     demo.queue(default_concurrency_limit=4)

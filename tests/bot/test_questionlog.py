@@ -111,6 +111,8 @@ def test_a_locked_database_keeps_rows_until_it_is_free(tmp_path):
 
 def test_corrupt_log_never_fails_an_answer(corpus_settings, embedder):
     """The API answers as before; /api/health names the file and the fix; feedback says 503."""
+    for stale in corpus_settings.data.glob("questions.sqlite*"):
+        stale.unlink()
     corpus_settings.question_log.write_bytes(b"this is not a database" * 100)
     bot = Bot(corpus_settings, KnowledgeBase(corpus_settings, embedder))
     with serving(create_api(corpus_settings, bot)) as base, \
@@ -156,3 +158,31 @@ def test_api_logs_asks_and_takes_feedback(corpus_settings, embedder):
         assert streamed["log_id"].startswith("q-") and streamed["log_id"] != log_id
         assert bot.questions.get(streamed["log_id"]).face == "api"
         assert client.get("/api/health").json()["status"] == "ok"
+
+
+def test_cli_exports_the_log_whole_or_since_a_day(tmp_path):
+    from click.testing import CliRunner
+
+    from cppcc_kb.cli import cli
+
+    data = tmp_path / "kb"
+    log = QuestionLog(data / "questions.sqlite")
+    log.record(row_of(new_log_id(), "chat", "早些时候的问题", [], None, _answer(True),
+                      at=time.time() - 200 * 86400))
+    log.record(row_of(new_log_id(), "api", "今天的问题\n换行", [], None, _answer()))
+    assert log.flush()
+    runner = CliRunner()
+    out = tmp_path / "log.csv"
+    done = runner.invoke(cli, ["--data", str(data), "log", "export", "--format", "csv",
+                               "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "2 questions written" in done.output
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert len(rows) == 3 and rows[2][3] == "今天的问题\n换行"
+    since = time.strftime("%Y-%m-%d", time.localtime(time.time() - 100 * 86400))
+    recent = runner.invoke(cli, ["--data", str(data), "log", "export", "--since", since])
+    assert recent.exit_code == 0
+    assert [json.loads(x)["question"] for x in recent.stdout.splitlines()] == ["今天的问题\n换行"]
+    bad = runner.invoke(cli, ["--data", str(data), "log", "export", "--since", "yesterday"])
+    assert bad.exit_code != 0 and "2026-01-31" in bad.output
+    assert not list(tmp_path.glob(".*.part"))

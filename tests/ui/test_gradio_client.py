@@ -304,7 +304,8 @@ class _StreamingBot:
     def __init__(self, settings):
         self.settings = settings
 
-    def stream(self, question, history=None, filters=None, top_k=None, mode=None):
+    def stream(self, question, history=None, filters=None, top_k=None, mode=None, log="",
+               client=""):
         from bot.answer import Answer, Citation
 
         yield from ["全年", "636件", "提案[1]"]
