@@ -10,12 +10,20 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-install: $(PY)
+# Stamps: installed once, again only when pyproject.toml changes (an editable install picks up
+# code changes by itself), so `make run` starts at once after the first time.
+$(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e .
+	touch $@
 
-install-test: $(PY)
+$(VENV)/.installed-test: pyproject.toml .ci/install-llm-server.sh | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	bash .ci/install-llm-server.sh $(VENV)
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
 
 run: install
 	$(VENV)/bin/cppcc-kb serve

@@ -5,7 +5,8 @@ Each measurement runs in its own fresh process (bench/rss.py), so its peak RSS i
     sets, repeated until there are ≥ 200 samples; per-stage figures from `answer.timings_ms`
     (prepare, retrieve, answer, verify); the slowest question is then profiled with cProfile;
   * http       — the FastAPI app (`bot.app.create_api(settings)`) under uvicorn in one process,
-    POST /api/ask from this process with httpx (one connection, sequential requests);
+    POST /api/ask from this process with httpx (one connection, sequential requests); then the
+    same with the question log off (CPPCC_KB_LOG_QUESTIONS=false), so the log's cost shows;
   * baseline   — `Chroma(...).as_retriever(search_kwargs={"k": 5}).invoke(q)` over the plain
     LangChain store (DATA-langchain), same embedder: retrieval only, no answer is composed.
 The first question of every process is timed apart ("cold": model and index loading).
@@ -57,7 +58,7 @@ def _settings(params: dict):
 
     extra = {k: params[k] for k in ("embedder", "model_cache") if params.get(k)}
     return Settings(data=Path(params["data"]), chroma_url=None, answer_mode="extractive",
-                    **extra)
+                    log_questions=params.get("log_questions", True), **extra)
 
 
 def _slowest(per_question: dict[str, list[float]], n: int = 5) -> list[tuple[str, float]]:
@@ -276,8 +277,10 @@ def bench_query(data: Path, sets: list[Path], settings, runs: int | None = None,
                 echo(f"# http: skipped — {why}")
                 results["http"] = {"skipped": why}
             else:
-                echo("# http: starting the API server")
+                echo("# http: starting the API server (question log on, as served)")
                 results["http"] = run_http(params, echo, code)
+                echo("# http: again with the question log off, for its cost")
+                results["http-nolog"] = run_http({**params, "log_questions": False}, echo, code)
         if baseline is not None:
             echo("# baseline: LangChain retriever over " + str(baseline))
             results["baseline"] = run_job("bench.query_bench:run_baseline",
@@ -300,6 +303,7 @@ def report(results: dict) -> str:
 
     notes = []
     for key, title in (("in-process", "Bot.ask (in-process)"), ("http", "POST /api/ask (HTTP)"),
+                       ("http-nolog", "POST /api/ask, question log off"),
                        ("baseline", "LangChain retriever k=5")):
         r = results.get(key)
         if not r:
@@ -316,6 +320,10 @@ def report(results: dict) -> str:
                      + (f", torch threads {r['torch_threads']}" if r.get("torch_threads") else "")
                      + (f", {r['chunks']:,} chunks" if r.get("chunks") else ""))
     lines += [""] + notes
+    logged, unlogged = results.get("http") or {}, results.get("http-nolog") or {}
+    if logged.get("wall") and unlogged.get("wall"):
+        lines.append(f"question log cost over HTTP: p50 {logged['wall']['p50'] - unlogged['wall']['p50']:+.2f} ms, "
+                     f"p95 {logged['wall']['p95'] - unlogged['wall']['p95']:+.2f} ms")
     ours = results.get("in-process") or {}
     if ours.get("slowest"):
         lines.append("slowest questions (median ms): "

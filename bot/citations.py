@@ -39,8 +39,17 @@ def _citation(n: int, p: Passage, start: int, end: int, ground) -> Citation:
         n=n, doc_id=p.doc_id, title=meta.get("title", ""), source=meta.get("source", ""),
         quote=p.text[start:end], start=meta["start"] + start, end=meta["start"] + end,
         score=round(float(p.score), 5), chunk_id=p.chunk_id, passage=p.text,
-        passage_start=meta["start"], heading=meta.get("headings", ""),
+        passage_start=meta["start"], heading=section_path(meta),
         date=rec.date if rec else meta.get("date", ""))
+
+
+def section_path(meta: dict) -> str:
+    """Where a passage sits: its heading path, then its article (第六条), " > "-joined."""
+    parts = [h for h in (meta.get("headings") or "").split(" > ") if h.strip()]
+    article = (meta.get("article") or "").strip()
+    if article and article not in parts:
+        parts.append(article)
+    return " > ".join(parts)
 
 
 def build_citations(picks: list[Candidate], ground) -> Answer:

@@ -111,6 +111,7 @@ class IngestQueue:
                 job = self._pending[0]
             try:
                 self._run(job)
+                job.finished = time.time()  # stored; what `after` does is not the upload's time
                 if self.after is not None and job.status == "done" and any(
                         o.status in ("added", "updated") for o in job.outcomes):
                     job.note = "正在用新文件重新检查未回答的问题…"
@@ -124,7 +125,7 @@ class IngestQueue:
             finally:
                 with self._cond:
                     self._pending.remove(job)
-                    job.finished = time.time()
+                    job.finished = job.finished or time.time()
                     self._cond.notify_all()
                 if job.folder is not None:
                     shutil.rmtree(job.folder, ignore_errors=True)

@@ -15,6 +15,7 @@ fp32, 0.999 for int8); anything unexpected leaves queries on PyTorch.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 import os
 import tempfile
 import warnings
@@ -135,8 +136,28 @@ def _quantize_plain(graph: Path, path: str) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(graph), path, weight_type=QuantType.QInt8, per_channel=True,
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    with without_preprocess_advice():
+        quantize_dynamic(str(graph), path, weight_type=QuantType.QInt8, per_channel=True,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+
+
+class _PreprocessAdvice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+
+@contextmanager
+def without_preprocess_advice():
+    """ONNX Runtime's quantizer tells the root logger, twice, to pre-process image models;
+    the graphs here are built for the quantizer already, so the advice would only alarm staff
+    watching the first `serve`. Any other warning still shows."""
+    advice = _PreprocessAdvice()
+    root = logging.getLogger()
+    root.addFilter(advice)
+    try:
+        yield
+    finally:
+        root.removeFilter(advice)
 
 
 def _fp32_graph(model, folder: Path, prompt_name: str | None) -> tuple[Path, str] | None:

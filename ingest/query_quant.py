@@ -136,10 +136,13 @@ def write_quantized(src: Path, dst: str, feed: Callable[[str], dict]) -> None:
     graph.initializer.extend(kept)
     # The fused ops come from ONNX Runtime's own domain, which shape inference cannot type:
     # their outputs are float32, said outright.
-    quantize_dynamic(model, dst, weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=["MatMul", "Attention"],
-                     nodes_to_exclude=[n for n, k in kinds.items() if k == "attn_out"],
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    from ingest.onnx_query import without_preprocess_advice
+
+    with without_preprocess_advice():
+        quantize_dynamic(model, dst, weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul", "Attention"],
+                         nodes_to_exclude=[n for n, k in kinds.items() if k == "attn_out"],
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
 
 def _calibrated_ranges(model, tensors: list[str], feed: Callable[[str], dict]

@@ -41,12 +41,26 @@ logger = logging.getLogger("cppcc_kb.ui")
 
 TITLE = "政协知识库问答"
 SUBTITLE = "依据已收录的政协工作报告、新闻和法规文件作答；每个回答都标注出处，可点开核对原文。"
+# Candidates for the chat's examples; the page shows those the loaded documents answer.
 EXAMPLES = [
     "2025年淄博市政协全年提案数量是多少？",
     "“界别同心汇”在淄博有几家？",
     "按国旗法，哪些政协领导逝世时要下半旗？",
     "淄博有多少家“政协委员工作室”？",
 ]
+# Gradio's own words on the page (upload box, buttons) in Chinese for every browser: given as the
+# "en" translations, which Gradio falls back to for any language it has no words for.
+GRADIO_WORDS_ZH = {
+    "upload_text.drop_file": "将文件拖放到此处", "upload_text.click_to_upload": "点击选择文件",
+    "upload_text.drop_csv": "将 CSV 文件拖放到此处", "upload_text.paste_clipboard": "从剪贴板粘贴",
+    "common.or": "或", "common.clear": "清空", "common.loading": "加载中", "common.remove": "移除",
+    "common.download": "下载", "common.error": "错误", "common.submit": "提交",
+    "common.empty": "空", "common.edit": "编辑", "common.undo": "撤销",
+    "chatbot.copy_message": "复制", "chatbot.copied_message": "已复制", "chatbot.like": "赞",
+    "chatbot.dislike": "踩", "chatbot.retry": "重试", "chatbot.undo": "撤销",
+    "chatbot.clear": "清空对话", "chatbot.edit": "编辑", "chatbot.cancel": "取消",
+    "chatbot.submit": "提交", "file.uploading": "正在上传…",
+}
 # Gradio draws "Like" and "Dislike" as thumbs; the rest sit under its flag, as reasons for a
 # thumbs-down (codes of bot.questionlog.FEEDBACK_REASONS).
 FEEDBACK_LABELS = {"数字不对": "wrong_figure", "来源不对": "wrong_source",
@@ -317,6 +331,21 @@ class ChatHandlers:
         return value.get("text", "") if isinstance(value, dict) else str(value or "")
 
 
+def answerable(bot: Bot, questions: list[str], most: int = 4) -> list[str]:
+    """The questions the knowledge base answers now (asked once, not logged): an example that
+    only ever says "没有找到" teaches a new member nothing."""
+    kept = []
+    for q in questions:
+        try:
+            if not bot.ask(q).abstained:
+                kept.append(q)
+        except KBError as exc:
+            logger.warning("example %r not checked: %s", q, exc)
+        if len(kept) == most:
+            break
+    return kept
+
+
 def _years(values: list | None) -> list[int]:
     """Years from the year filter: 2025, "2025" or "2025年"; anything else is ignored."""
     out = []
@@ -480,7 +509,7 @@ class StaffHandlers:
                 if job.status == "failed":
                     why = _readable(KBError(job.note)) if job.note else "入库失败"
                     return (_table_of(rows, error=why), _msg(why, ok=False),
-                            *self._after_change())
+                            *self._after_change(), gr.skip())
                 outcomes, seconds = job.outcomes, job.finished - job.started
         by_name = {Path(o.path).name: o for o in outcomes}
         for i, target in saved.items():
@@ -495,7 +524,9 @@ class StaffHandlers:
         note = _tally(counts) + (f"，耗时 {seconds:.1f} 秒" if saved else "")
         if counts["added"] or counts["updated"]:
             note += "。新内容已可在问答中使用。"
-        return (_table_of(rows), _msg(note, ok=ok), *self._after_change())
+        # The box empties once its files are stored; files that failed stay for another try.
+        keep = [str(paths[i]) for i, r in enumerate(rows) if r[1] == STATUS["failed"]]
+        return (_table_of(rows), _msg(note, ok=ok), *self._after_change(), keep or None)
 
     # -- delete, with a confirmation step --
     def delete_request(self, doc_id: str | None, authed: Any,
@@ -655,7 +686,7 @@ def build_ui(bot: Bot, settings: Settings, throttle: LoginThrottle | None = None
                                                  min_width=96, elem_id="kb-new-chat")
                         chatbot = gr.Chatbot(
                             elem_id="kb-chat", show_label=False, height=500,
-                            examples=[{"text": q} for q in EXAMPLES],
+                            examples=[{"text": q} for q in answerable(bot, EXAMPLES)] or None,
                             placeholder="<b>您好！</b>请提问政协工作相关的问题，或点击下面的示例。",
                             latex_delimiters=[], buttons=["copy"],
                             feedback_options=("Like", "Dislike", *FEEDBACK_LABELS),
@@ -663,7 +694,7 @@ def build_ui(bot: Bot, settings: Settings, throttle: LoginThrottle | None = None
                         with gr.Row():
                             question = gr.Textbox(
                                 show_label=False, scale=8, lines=1, max_lines=4,
-                                placeholder="输入问题，按回车发送，例如：淄博市政协2025年开展了多少场次协商？",
+                                placeholder="输入问题，按回车发送，例如：2025年淄博市政协全年提案数量是多少？",
                                 elem_id="kb-question")
                             send = gr.Button("发送", variant="primary", scale=1, min_width=80,
                                              elem_id="kb-send")
@@ -766,7 +797,7 @@ def _staff_tab(staff: StaffHandlers, loop_handlers: LoopHandlers, doc_filter, ye
     logout.click(staff.logout, None, [authed, login_box, desk, login_msg, pending, staff_msg],
                  api_name="staff_logout").then(None, None, None, js=_CLEAR_COOKIE,
                                                api_visibility="private")
-    upload.click(staff.upload, [files, authed], [results, staff_msg, *changed],
+    upload.click(staff.upload, [files, authed], [results, staff_msg, *changed, files],
                  api_name="staff_upload", concurrency_limit=1, concurrency_id="staff-write"
                  ).then(staff.when_logged_in(staff.job_rows), authed, jobs,
                         api_visibility="private").then(**loop["fill_queue"]).then(

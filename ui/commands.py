@@ -45,6 +45,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None):
         if settings.staff_token is None:
             click.echo("Staff desk: off (set CPPCC_KB_STAFF_TOKEN to enable uploads and "
                        "deletes).", err=True)
+        else:
+            click.echo("Staff desk: on — the 工作人员 tab of the page and the /api staff "
+                       "endpoints, with the token in CPPCC_KB_STAFF_TOKEN.", err=True)
         if not is_loopback(settings.host):
             click.secho(f"Warning: listening on {settings.host}, reachable from other machines: "
                         "anyone who can reach this port can ask questions"

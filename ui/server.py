@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from bot.app import create_api
 from bot.chain import Bot, get_bot
 from cppcc_kb.settings import Settings
-from ui.app import CSS, THEME, build_ui
+from ui.app import CSS, GRADIO_WORDS_ZH, THEME, build_ui
 
 _UPLOAD_SLACK = 1024 * 1024  # the file's own limit is checked, with its reason, by ingest
 
@@ -24,5 +24,6 @@ def create_app(settings: Settings, bot: Bot | None = None) -> FastAPI:
     return gr.mount_gradio_app(
         app, blocks, path="/", theme=THEME, css=CSS, footer_links=[], run_history=False,
         ssr_mode=False, mcp_server=False, show_error=True,
+        i18n=gr.I18n(en=GRADIO_WORDS_ZH),
         max_file_size=settings.max_file_bytes + _UPLOAD_SLACK,
         head='<meta name="description" content="政协知识库问答">')

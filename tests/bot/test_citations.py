@@ -228,3 +228,13 @@ def test_combine_keeps_the_parts_support():
     first, second = part("全年636件提案承载民意"), part("167场次协商激荡智慧")
     first.support, second.support = 0.8, 0.6
     assert combine([first, second], ["a", "b"]).support == pytest.approx(0.6)
+
+
+def test_a_citation_names_its_section_heading_path_then_article():
+    from bot.citations import section_path
+
+    assert section_path({"headings": "第二章 国旗的使用", "article": "第六条"}) == \
+        "第二章 国旗的使用 > 第六条"
+    assert section_path({"headings": "", "article": "第六条"}) == "第六条"
+    assert section_path({"headings": "一、提案工作 > 办理", "article": ""}) == "一、提案工作 > 办理"
+    assert section_path({"headings": "", "article": ""}) == ""

@@ -50,6 +50,11 @@ def _missing() -> str | None:
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
+    yield from chromium(tmp_path_factory, "zh-CN")
+
+
+def chromium(tmp_path_factory, lang: str):
+    """A headless Chromium whose browser language is `lang`; skipped/failed when absent."""
     missing = _missing()
     if missing:
         if os.environ.get(REQUIRE_BROWSER) == "1":
@@ -63,9 +68,9 @@ def driver(tmp_path_factory):
     profile = tmp_path_factory.mktemp("chromium-profile")
     for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={profile}", "--window-size=1400,1000", "--lang=zh-CN"):
+                f"--user-data-dir={profile}", "--window-size=1400,1000", f"--lang={lang}"):
         options.add_argument(arg)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
+    options.add_experimental_option("prefs", {"intl.accept_languages": f"{lang},{lang[:2]}"})
     browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     browser.set_page_load_timeout(120)
     try:

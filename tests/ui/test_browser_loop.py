@@ -14,13 +14,19 @@ from bot.chain import Bot
 from ingest.kb import KnowledgeBase
 from tests.conftest import make_settings
 from tests.support.serving import serving
-from tests.ui.test_browser import ask, by_css, driver, open_page, screenshot, wait  # noqa: F401
+from tests.ui.test_browser import ask, by_css, chromium, open_page, screenshot, wait
 from ui.server import create_app
 
 TOKEN = "ui-loop-staff-token-51c8e0"
 QUESTION = "某市政协2031年共收到多少件提案？"
 NEW_NAME = "某市政协2031年提案工作.txt"
 NEW_TEXT = "某市政协2031年提案工作情况\n\n某市政协2031年共收到提案888件。\n其中经审查立案800件，已全部办复。\n"
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    """An English-language browser: the page must still speak Chinese, Gradio's words too."""
+    yield from chromium(tmp_path_factory, "en-US")
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +77,8 @@ def test_refused_question_disliked_queued_then_answered_by_an_upload(driver, url
     screenshot(driver, "ui-queue-before.png", tmp_path_factory)
 
     _tab(driver, "文档")
+    box = _text(driver, "#kb-upload-files")
+    assert "将文件拖放到此处" in box and "点击选择文件" in box and "Drop" not in box
     path = tmp_path / NEW_NAME
     path.write_text(NEW_TEXT, encoding="utf-8")
     by_css(driver, "#kb-upload-files input[type=file]")[0].send_keys(str(path))
@@ -78,6 +86,8 @@ def test_refused_question_disliked_queued_then_answered_by_an_upload(driver, url
         d, "#kb-upload-files"), 30, "file not picked")
     by_css(driver, "#kb-upload")[0].click()
     wait(driver, lambda d: "新增" in _text(d, "#kb-upload-results"), 240, "upload not done")
+    wait(driver, lambda d: "B ⇣" not in _text(d, "#kb-upload-files"), 30,
+         "the stored file stays in the upload box")
 
     _tab(driver, "未回答的问题")
     wait(driver, lambda d: "现在能回答" in _text(d, "#kb-queue"), 120,
