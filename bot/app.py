@@ -24,9 +24,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
-from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUpload
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import ClientDisconnect
 
 from bot.answer import Answer
@@ -44,7 +46,7 @@ from ingest.documents import remove_documents
 from ingest.embedder import embedder_identity
 from ingest.errors import FileRejected, StoreLocked, StoreUnavailable
 from ingest.jobs import IngestQueue
-from ingest.manifest import MANIFEST
+from ingest.uploads import check_name, reason_en, safe_file_name
 
 logger = logging.getLogger("cppcc_kb.api")
 
@@ -398,10 +400,11 @@ async def upload_documents(request: Request, settings: SettingsDep, bot: BotDep,
     shows progress and, when done, one row per file). `?wait=true` answers 200 with the rows
     when the job ends instead — for scripts; a long upload may outlast a client's timeout."""
     _refuse_declared_size(request, settings.max_file_bytes)
+    _boundary(request)
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="api-", dir=settings.uploads_dir))
     try:
-        parts = await _UploadReceiver(folder, settings.max_file_bytes).receive(request)
+        parts = await _received(request, folder, settings.max_file_bytes)
         if not parts:
             raise HTTPException(400, "the upload holds no files; send them as multipart/form-data "
                                      "in the field `files`")
@@ -607,107 +610,49 @@ class _Part:
     fix: str = ""
 
 
-class _UploadReceiver:
-    """Parse a multipart body as it arrives, writing each file to `folder` under its own name."""
-
-    def __init__(self, folder: Path, max_file_bytes: int):
-        self.folder, self.max_file_bytes = folder, max_file_bytes
-        self.parts: list[_Part] = []
-        self._current: _Part | None = None
-        self._header = [b"", b""]
-        self._disposition = b""
-        self._pending: list[tuple[Path, bytes]] = []  # written off the event loop after each chunk
-
-    async def receive(self, request: Request) -> list[_Part]:
-        """All parts of the request; raises HTTPException 400/413/415 with what to fix."""
-        parser = MultipartParser(_boundary(request), {
-            "on_part_begin": self._part_begin, "on_header_field": self._header_field,
-            "on_header_value": self._header_value, "on_header_end": self._header_end,
-            "on_headers_finished": self._headers_finished, "on_part_data": self._part_data,
-            "on_part_end": self._part_end})
-        try:
-            async for chunk in request.stream():
-                parser.write(chunk)
-                await run_in_threadpool(self._flush)
-            parser.finalize()
-        except FormParserError as exc:
-            raise HTTPException(400, f"the upload is not valid multipart/form-data ({exc}); send "
-                                     "the files as a form, e.g. `curl -F files=@报告.txt`") from None
-        except ClientDisconnect:
-            raise HTTPException(400, "the upload was interrupted; send it again") from None
-        await run_in_threadpool(self._flush)
-        return self.parts
-
-    def _part_begin(self) -> None:
-        self._current, self._disposition = None, b""
-
-    def _header_field(self, data: bytes, start: int, end: int) -> None:
-        self._header[0] += data[start:end]
-
-    def _header_value(self, data: bytes, start: int, end: int) -> None:
-        self._header[1] += data[start:end]
-
-    def _header_end(self) -> None:
-        if self._header[0].strip().lower() == b"content-disposition":
-            self._disposition = self._header[1]
-        self._header = [b"", b""]
-
-    def _headers_finished(self) -> None:
-        _, options = parse_options_header(self._disposition)
-        sent = options.get(b"filename", b"").decode("utf-8", errors="replace")
-        if not sent:
-            return  # a plain form field, or a file input left empty: nothing to store
-        self._current = self._new_part(sent)
-        self.parts.append(self._current)
-
-    def _new_part(self, sent: str) -> _Part:
-        name = safe_file_name(sent)
-        taken = {p.path.name for p in self.parts if p.path}
-        if not name:
-            return _Part(sent, reason="the file name is empty once folders and control characters "
-                         "are removed", fix="give the file a name such as 报告.txt")
-        if len(name.encode("utf-8")) > 255:
-            return _Part(name, reason="the file name is longer than 255 bytes",
-                         fix="shorten the file name")
-        if name == MANIFEST:  # saved beside the batch, it would relabel the other files
-            return _Part(name, reason=f"{MANIFEST} describes a folder for `cppcc-kb ingest`; it "
-                         "is not a document", fix="upload the documents themselves")
-        if name in taken:
-            return _Part(name, reason="the upload holds two files of this name, and the name is "
-                         "the document's identity", fix="upload each file once, or rename one")
-        if len(taken) >= MAX_UPLOAD_FILES:
+async def _received(request: Request, folder: Path, max_file_bytes: int) -> list[_Part]:
+    """The upload's files, parsed by Starlette (python-multipart), each saved to `folder` under
+    its checked name (ingest/uploads.py). The guard has bounded the whole body already; a file
+    over the per-file limit refuses the whole upload, as nothing of it is stored yet."""
+    try:
+        form = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=MAX_UPLOAD_FILES)
+    except (MultiPartException, StarletteHTTPException) as exc:  # Starlette wraps the first
+        exc = getattr(exc, "detail", None) or exc
+        if "Too many files" in str(exc):
             raise HTTPException(400, f"the upload holds more than {MAX_UPLOAD_FILES} files; "
-                                     "send them in several uploads")
-        part = _Part(name, self.folder / name)
-        self._pending.append((part.path, b""))  # an empty file still gets its row from ingest
-        return part
+                                     "send them in several uploads") from None
+        raise HTTPException(400, f"the upload is not valid multipart/form-data ({exc}); send "
+                                 "the files as a form, e.g. `curl -F files=@报告.txt`") from None
+    except ClientDisconnect:
+        raise HTTPException(400, "the upload was interrupted; send it again") from None
+    try:
+        files = [v for _, v in form.multi_items() if isinstance(v, StarletteUpload)
+                 and (v.filename or v.size)]  # a file input left empty sends neither
+        for f in files:
+            if (f.size or 0) > max_file_bytes:
+                raise HTTPException(413, f"{safe_file_name(f.filename or '') or 'a file'} is "
+                                         f"larger than the limit of {_mb(max_file_bytes)} per "
+                                         "file; nothing from this upload was stored — split the "
+                                         "document, or raise CPPCC_KB_MAX_FILE_MB on the server")
+        parts: list[_Part] = []
+        for f in files:
+            name, problem = check_name(f.filename or "", {p.path.name for p in parts if p.path})
+            if problem is not None:
+                reason, fix = reason_en(problem)
+                parts.append(_Part(name, reason=reason, fix=fix))
+                continue
+            part = _Part(name, folder / name, size=f.size or 0)
+            await run_in_threadpool(_save, f, part.path)
+            parts.append(part)
+        return parts
+    finally:
+        await form.close()
 
-    def _part_data(self, data: bytes, start: int, end: int) -> None:
-        part = self._current
-        if part is None or part.path is None:
-            return  # refused or not a file: its bytes are dropped, not stored
-        part.size += end - start
-        if part.size > self.max_file_bytes:
-            raise HTTPException(413, f"{part.name} is larger than the limit of "
-                                     f"{_mb(self.max_file_bytes)} per file; nothing from this "
-                                     "upload was stored — split the document, or raise "
-                                     "CPPCC_KB_MAX_FILE_MB on the server")
-        self._pending.append((part.path, data[start:end]))
 
-    def _part_end(self) -> None:
-        self._current = None
-
-    def _flush(self) -> None:
-        pending, self._pending = self._pending, []
-        for path, data in pending:
-            with open(path, "ab") as fh:
-                fh.write(data)
-
-
-def safe_file_name(sent: str) -> str:
-    """The base name of an uploaded file, without folders, control characters or leading dots."""
-    base = sent.replace("\\", "/").rsplit("/", 1)[-1]
-    return "".join(ch for ch in base if ch.isprintable()).strip().lstrip(".").strip()
+def _save(upload: StarletteUpload, path: Path) -> None:
+    upload.file.seek(0)
+    with open(path, "wb") as out:
+        shutil.copyfileobj(upload.file, out, 1024 * 1024)
 
 
 def _boundary(request: Request) -> bytes:

@@ -18,6 +18,7 @@ from bot.answer import NOT_FOUND, Answer
 from bot.answering.analysis import Analysis, analyze, expand_query, split_subquestions
 from bot.answering.decision import Decision, DocFacts, decide, disputed_by
 from bot.conflicts import ConflictLog
+from bot.question_checks import english, question_problem
 from bot.questionlog import QuestionLog, new_log_id, row_of
 from bot.answering.evidence import Evidence, Source, gather, sources_of
 from bot.answering.model import AnswerModel, shipped_model
@@ -136,9 +137,6 @@ class Bot:
     # ---- steps ---------------------------------------------------------------------------
     def _prepare(self, turn: Turn) -> Turn:
         question = " ".join(turn.question.split())
-        if not question:
-            raise QuestionError("the question is empty; type a question, e.g. "
-                                "“2025年淄博市政协全年提案数量是多少？”")
         check_question_input(question, turn.history, self.settings)
         if turn.mode == "llm" and not self.settings.llm_base_url:
             raise QuestionError("mode llm needs an LLM endpoint: set CPPCC_KB_LLM_BASE_URL")
@@ -368,24 +366,9 @@ def get_bot(settings: Settings) -> Bot:
 
 
 def check_question_input(question: str, history: list[str], settings: Settings) -> None:
-    """Refuse, before any work, a question or history no member's chat would send: too long,
-    too many earlier turns, or text that is not valid Unicode (a lone surrogate)."""
-    limit = settings.max_question_chars
-    if len(question) > limit:
-        raise QuestionError(f"the question has {len(question)} characters, over the limit of "
-                            f"{limit}; shorten it or raise CPPCC_KB_MAX_QUESTION_CHARS")
-    if len(history) > settings.max_history_turns:
-        raise QuestionError(f"history holds {len(history)} earlier questions, over the limit of "
-                            f"{settings.max_history_turns}; send only the last "
-                            f"{settings.max_history_turns} (CPPCC_KB_MAX_HISTORY_TURNS)")
-    for n, text in enumerate([question, *history]):
-        where = "the question" if n == 0 else f"history entry {n}"
-        if n and len(text) > limit:
-            raise QuestionError(f"{where} has {len(text)} characters, over the limit of {limit} "
-                                "for a question; send the earlier questions as they were asked")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise QuestionError(f"{where} holds a character that is not valid text "
-                                f"(U+{ord(text[exc.start]):04X}, half of a UTF-16 pair); remove "
-                                "it and send the text again") from None
+    """Refuse, before any work, a question or history no member's chat would send (the checks
+    of bot/question_checks.py, which the chat renders in Chinese)."""
+    problem = question_problem(question, history, settings.max_question_chars,
+                               settings.max_history_turns)
+    if problem is not None:
+        raise QuestionError(english(problem))

@@ -26,13 +26,14 @@ from bot.conflicts import figures_of
 from bot.guard import STORE_DOWN_ZH, LoginThrottle, StaffSessions
 from cppcc_kb.errors import KBError
 from cppcc_kb.settings import Settings
+from bot.question_checks import chinese, question_problem
 from ingest.audit import STAFF_DESK_ACTOR
 from ingest.errors import StoreLocked, StoreUnavailable
 from ingest.jobs import IngestQueue
-from ingest.manifest import MANIFEST
 from ingest.documents import reindex_documents
 from ingest.pipeline import IngestSummary
 from ingest.store import DocRecord
+from ingest.uploads import check_name, reason_zh
 from bot.staffloop import StaffLoop
 from ui import render
 from ui.loop_desk import LoopHandlers, loop_tabs
@@ -220,13 +221,12 @@ class ChatHandlers:
         """Answer one question of the conversation; yields (textbox, chat, sources, state)."""
         conv = _copy(conv)
         question = " ".join((question or "").split())
-        if not question:
-            gr.Warning("请输入问题。")
-            yield "", conv["messages"], self._panel(conv), conv
-            return
-        limit = self.settings.max_question_chars
-        if len(question) > limit:
-            gr.Warning(f"问题有 {len(question)} 个字，超过 {limit} 字的上限，请缩短后再问。")
+        turns = self.settings.max_history_turns
+        history = list(conv["questions"])
+        recent = history[-turns:] if turns else []
+        problem = question_problem(question, recent, self.settings.max_question_chars, turns)
+        if problem is not None:  # the checks every face makes, said in Chinese
+            gr.Warning(chinese(problem))
             yield question, conv["messages"], self._panel(conv), conv
             return
         messages = conv["messages"] + [{"role": "user", "content": render.user_html(question)},
@@ -242,9 +242,6 @@ class ChatHandlers:
 
         yield shown(render.PENDING)
         filters = {"doc_ids": [str(d) for d in doc_ids or []], "years": _years(years)}
-        history = list(conv["questions"])
-        turns = self.settings.max_history_turns
-        recent = history[-turns:] if turns else []
         answer: Answer | None = None
         logged = {"log": "chat", "client": _client_of(request)}
         try:
@@ -491,9 +488,9 @@ class StaffHandlers:
         with tempfile.TemporaryDirectory(prefix="desk-", dir=uploads) as folder:
             saved: dict[int, Path] = {}
             for i, path in enumerate(paths):
-                name, refused = _upload_name(path.name, {p.name for p in saved.values()})
-                if refused:
-                    rows.append([name or path.name, STATUS["failed"], "", 0, refused])
+                name, problem = check_name(path.name, {p.name for p in saved.values()})
+                if problem is not None:
+                    rows.append([name or path.name, STATUS["failed"], "", 0, reason_zh(problem)])
                     continue
                 target = Path(folder) / name
                 shutil.copyfile(path, target)  # under its own name: the name is the identity
@@ -604,23 +601,6 @@ def _staff_cookie(request: gr.Request | None) -> str | None:
 _SET_COOKIE = ("(sid) => { if (sid) { document.cookie = 'kb_staff=' + sid + "
                "'; path=/; SameSite=Strict; max-age=28800'; } }")
 _CLEAR_COOKIE = "() => { document.cookie = 'kb_staff=; path=/; SameSite=Strict; max-age=0'; }"
-
-
-def _upload_name(sent: str, taken: set[str]) -> tuple[str, str]:
-    """(the file's name, why it is refused or "")."""
-    from bot.app import safe_file_name
-
-    name = safe_file_name(sent)
-    if not name:
-        return sent, "文件名为空（去掉目录和控制字符后）— 请给文件起名，如 报告.txt"
-    if len(name.encode("utf-8")) > 255:
-        return name, "文件名超过 255 字节 — 请缩短文件名"
-    if name == MANIFEST:
-        return name, (f"{MANIFEST} 是供 `cppcc-kb ingest` 使用的目录清单，不是文档 — "
-                      "请上传文档本身")
-    if name in taken:
-        return name, "本次上传中有两个同名文件，而文件名是文档的身份 — 每个文件只传一次，或改名"
-    return name, ""
 
 
 def _progress_feed(progress):

@@ -248,6 +248,21 @@ def test_upload_without_files_is_a_400(staff_api):
     assert resp.status_code == 400 and "no files" in resp.json()["detail"]
 
 
+def test_too_many_files_or_a_broken_form_is_a_400_that_says_so(staff_api, corpus_settings):
+    client = staff_api()
+    many = [("files", (f"文件{i}.txt", b"x")) for i in range(21)]
+    resp = client.post("/api/documents", files=many)
+    assert resp.status_code == 400 and "more than 20 files" in resp.json()["detail"]
+    broken = client.post("/api/documents", content=b"--xyz\r\nnot a part",
+                         headers={"content-type": "multipart/form-data; boundary=xyz"})
+    assert broken.status_code == 400, broken.text
+    assert "multipart" in broken.json()["detail"] or "no files" in broken.json()["detail"]
+    not_form = client.post("/api/documents", content=b"{}",
+                           headers={"content-type": "application/json"})
+    assert not_form.status_code == 415 and "multipart/form-data" in not_form.json()["detail"]
+    assert not [p for p in (corpus_settings.data / "uploads").glob("api-*")]
+
+
 def test_oversized_upload_is_a_413_and_stores_nothing(staff_api):
     client = staff_api(max_file_mb=0.01)  # 10 KiB per file
     before = client.get("/api/documents").json()
