@@ -89,11 +89,18 @@ class AskRequest(BaseModel):
         None, description="extractive (quotes the documents, offline) or llm (the configured LLM "
                           "writes; falls back to extractive when it is down). "
                           "Default: the server's.")
+    log: bool = Field(True, description="false: not recorded in the question log (what "
+                                        "`cppcc-kb ask` sends unless given --log).")
 
     def bot_args(self) -> dict[str, Any]:
         """Keyword arguments for Bot.ask / Bot.stream."""
         return {"question": self.question, "history": self.history, "top_k": self.top_k,
                 "filters": self.filters.model_dump() if self.filters else None, "mode": self.mode}
+
+    def face(self, request: Request) -> str:
+        """The question log's face: `cppcc-kb ask` says it is the CLI; "" when not logged."""
+        cli = request.headers.get("x-cppcc-kb-client") == "cli"
+        return ("cli" if cli else "api") if self.log else ""
 
 
 class DocumentOut(BaseModel):
@@ -288,7 +295,7 @@ async def ask(body: AskRequest, bot: BotDep, request: Request) -> Response:
     """Answer a question with numbered citations, or abstain when the documents do not say.
     The answer's `log_id` names it for `POST /api/feedback`."""
     answer = await run_in_threadpool(
-        lambda: bot.ask(**body.bot_args(), log="api", client=_client(request)))
+        lambda: bot.ask(**body.bot_args(), log=body.face(request), client=_client(request)))
     # The bot built the Answer itself: written out by its schema's serializer directly, without
     # the validating copy FastAPI makes of a returned object (retrieved passages included).
     return Response(_ANSWER.dump_json(answer, exclude={"retrieved"}),
@@ -307,7 +314,7 @@ _ANSWER = TypeAdapter(Answer)
                          "`error` ({\"detail\", \"status\"}) if answering fails midway."}})
 async def ask_stream(body: AskRequest, bot: BotDep, request: Request) -> StreamingResponse:
     """Answer as server-sent events; a bad question is refused with 4xx before the stream starts."""
-    items = bot.stream(**body.bot_args(), log="api", client=_client(request))
+    items = bot.stream(**body.bot_args(), log=body.face(request), client=_client(request))
     first = await run_in_threadpool(next, items, None)  # validation errors raise here
     return StreamingResponse(_events(first, items), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

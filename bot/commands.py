@@ -19,19 +19,26 @@ import click
               help="Answer by extraction (offline) or with the configured LLM.")
 @click.option("--log", "log", is_flag=True, help="Record the question in the question log "
               "(as the chat and the API always do).")
+@click.option("--local", is_flag=True, help="Answer in this process even when `cppcc-kb serve` "
+              "runs over the same folder (by default the running server answers: no model "
+              "loading, the answer in well under a second).")
 @click.pass_context
 def ask(ctx: click.Context, question: str, as_json: bool, history: tuple[str, ...],
         doc_ids: tuple[str, ...], years: tuple[int, ...], top_k: int | None, mode: str | None,
-        log: bool):
+        log: bool, local: bool):
     """Ask a question; prints the answer with its numbered sources."""
-    from bot.chain import get_bot
-
-    bot = get_bot(ctx.obj())
+    settings = ctx.obj()
     filters = {"doc_ids": list(doc_ids), "years": list(years)}
-    answer = bot.ask(question, history=list(history), filters=filters, top_k=top_k, mode=mode,
-                     log="cli" if log else "")
-    if log and not bot.questions.flush():
-        click.secho(f"未能写入问题记录：{bot.questions.problem()}", fg="yellow", err=True)
+    args = {"question": question, "history": list(history), "filters": filters, "top_k": top_k,
+            "mode": mode}
+    answer = None if local else _ask_running_server(settings, args, log)
+    if answer is None:
+        from bot.chain import get_bot
+
+        bot = get_bot(settings)
+        answer = bot.ask(**args, log="cli" if log else "")
+        if log and not bot.questions.flush():
+            click.secho(f"未能写入问题记录：{bot.questions.problem()}", fg="yellow", err=True)
     if as_json:
         data = answer.to_dict()
         keep = ("n", "doc_id", "title", "source", "quote", "start", "end", "score")
@@ -39,6 +46,42 @@ def ask(ctx: click.Context, question: str, as_json: bool, history: tuple[str, ..
         click.echo(json.dumps(data, ensure_ascii=False))
         return
     _print_answer(answer)
+
+
+def _ask_running_server(settings, args: dict, log: bool):
+    """The answer of the `serve` that holds this folder (it has the models loaded), or None
+    when none runs or it cannot be reached (then this process answers)."""
+    if settings.chroma_url:
+        return None
+    from ingest.lock import serving_url
+
+    url = serving_url(settings.data)
+    if not url:
+        return None
+    import httpx
+
+    from bot.answer import Answer, Citation
+    from bot.errors import QuestionError
+
+    body = {k: v for k, v in args.items() if v is not None}
+    body["log"] = log
+    if not any(body["filters"].values()):
+        body.pop("filters")
+    try:
+        resp = httpx.post(f"{url.rstrip('/')}/api/ask", json=body, timeout=120, trust_env=False,
+                          headers={"X-Cppcc-Kb-Client": "cli"})
+    except httpx.HTTPError as exc:
+        click.secho(f"（{url} 没有回应（{exc}），改在本进程中回答）", fg="yellow", err=True)
+        return None
+    if resp.status_code in (400, 413, 422):
+        raise QuestionError(resp.json().get("detail", resp.text))
+    if resp.status_code != 200:
+        click.secho(f"（{url} 回答出错（HTTP {resp.status_code}），改在本进程中回答）",
+                    fg="yellow", err=True)
+        return None
+    data = resp.json()
+    data["citations"] = [Citation(**c) for c in data.get("citations", [])]
+    return Answer(**data)
 
 
 def _print_answer(answer) -> None:

@@ -100,6 +100,16 @@ def refuse_if_served(data_dir: Path) -> None:
             raise _served(data_dir, _holder(fh)) from None
 
 
+def serving_url(data_dir: Path) -> str | None:
+    """The address of the `serve` that holds data_dir now, or None."""
+    try:
+        refuse_if_served(data_dir)
+    except StoreServed:
+        with open(data_dir / SERVE_LOCK, encoding="utf-8") as fh:
+            return _holder(fh).get("url")
+    return None
+
+
 def _served(data_dir: Path, info: dict) -> StoreServed:
     url = info.get("url", "the running server")
     since = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.get("since", time.time())))

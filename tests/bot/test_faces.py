@@ -27,7 +27,7 @@ def served(corpus_settings):
     """A `cppcc-kb serve` process over a private copy of the shared-corpus knowledge base."""
     warm, port = warm_cli(), free_port()
     server = warm.spawn(["--data", corpus_settings.data, "serve", "--port", port],
-                        env={"CPPCC_KB_STAFF_TOKEN": None})
+                        env={"CPPCC_KB_STAFF_TOKEN": None, "CPPCC_KB_LOG_CLIENT": "true"})
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 240
     try:
@@ -95,6 +95,37 @@ def test_openai_client_gets_cited_answers_plain_and_streamed(served):
     with pytest.raises(openai.BadRequestError, match="over the limit"):
         client.chat.completions.create(model="cppcc-kb", stream=True,
                                        messages=[{"role": "user", "content": "问" * 600}])
+
+
+def test_cli_ask_is_answered_by_the_running_server(served):
+    """`cppcc-kb ask` over a served folder asks that server (models loaded) instead of loading
+    its own; logged only with --log, as face cli. The server logs the client address (this
+    server has CPPCC_KB_LOG_CLIENT on), which a local answer would not."""
+    import json
+    import subprocess
+
+    base, data = served
+    exe = Path(sys.executable).with_name("cppcc-kb")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("CPPCC_KB_")}
+    done = subprocess.run([str(exe), "--data", str(data), "ask", WORKSHOPS, "--json", "--log"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert not answer["abstained"] and "44" in answer["answer"]
+    with sqlite3.connect(data / "questions.sqlite") as db:
+        deadline = time.monotonic() + 10
+        while not (rows := db.execute("SELECT face, client FROM questions WHERE question = ?",
+                                      (WORKSHOPS,)).fetchall()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert rows == [("cli", "127.0.0.1")]
+    quiet = subprocess.run([str(exe), "--data", str(data), "ask", "淄博有几家“界别同心汇”？"],
+                           capture_output=True, text=True, timeout=300, env=env)
+    assert quiet.returncode == 0 and "来源：" in quiet.stdout, quiet.stderr
+    bad = subprocess.run([str(exe), "--data", str(data), "ask", "问" * 600],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert bad.returncode == 1 and "over the limit" in bad.stderr and "Traceback" not in bad.stderr
+    with sqlite3.connect(data / "questions.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM questions").fetchone() == (1,)
 
 
 def test_mcp_client_gets_a_cited_answer_from_cppcc_kb_mcp(corpus_settings):
