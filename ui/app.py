@@ -291,6 +291,9 @@ class ChatHandlers:
         else:
             return  # a thumb taken back: the earlier rating stays
         try:
+            before = self.bot.questions.get(log_id)
+            if before is not None and (before.rating, before.feedback_reason) == (rating, reason):
+                return  # the same verdict again (Gradio sends a reason's click twice): said once
             found = self.bot.questions.feedback(log_id, rating, reason)
         except KBError as exc:
             logger.warning("feedback not saved: %s", exc)
