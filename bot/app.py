@@ -210,6 +210,17 @@ def create_api(settings: Settings, bot: Bot | None = None) -> FastAPI:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await run_in_threadpool(_warm_up, app.state.bot)
     yield
+    await run_in_threadpool(_shut_down, app)
+
+
+def _shut_down(app: FastAPI) -> None:
+    """Leave no worker inside the models or SQLite while the interpreter exits: stop re-asking
+    the queue, let a running upload finish (bounded), store the waiting log rows."""
+    app.state.staff_loop.stopping = True
+    if not app.state.jobs.close(timeout=60):
+        logger.warning("an upload job was still running at shutdown; its files stay in "
+                       "data/uploads and the next `serve` sweeps them")
+    app.state.bot.questions.close()
 
 
 def _warm_up(bot: Bot) -> None:

@@ -127,10 +127,11 @@ class QuestionLog:
         self._problem: str | None = None
         self._worker: threading.Thread | None = None
         self._pruned_at = 0.0
+        self._closed = False
 
     # ---- writing: off the answer's path --------------------------------------------------
     def record(self, row: tuple) -> None:
-        if not self.enabled:
+        if not self.enabled or self._closed:
             return
         with self._cond:
             self._pending.append(row)
@@ -155,12 +156,28 @@ class QuestionLog:
                 self._cond.wait(min(left, 0.05))
         return True
 
+    def close(self, timeout: float = 5.0) -> None:
+        """Store what is waiting and stop the writer (a server's shutdown): no thread is left
+        inside SQLite while the interpreter exits."""
+        self.flush(timeout)
+        with self._cond:
+            self._closed = True
+            worker = self._worker
+            self._cond.notify_all()
+        if worker is not None:
+            worker.join(timeout)
+
     def _work(self) -> None:
         db: sqlite3.Connection | None = None
         while True:
             with self._cond:
-                while not self._pending:
+                while not self._pending and not self._closed:
                     self._cond.wait()
+                if self._closed and not self._pending:
+                    if db is not None:
+                        db.close()
+                    self._worker = None
+                    return
                 batch, self._pending = self._pending, []
                 self._writing = len(batch)
             try:

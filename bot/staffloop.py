@@ -182,6 +182,7 @@ class StaffLoop:
         self.bot = bot
         self._lock = threading.Lock()
         self._rechecked_for: tuple | None = None
+        self.stopping = False  # a server's shutdown: a re-ask under way stops between questions
 
     def _vectors(self, rows: list[LoggedQuestion]) -> dict[str, np.ndarray]:
         log = self.bot.questions
@@ -223,6 +224,8 @@ class StaffLoop:
             records = self.bot.kb.records()
             results = {}
             for item in items:
+                if self.stopping:
+                    return 0
                 try:
                     answer = self.bot.ask(item.question)
                 except Exception:  # noqa: BLE001 — one question's trouble does not stop the rest

@@ -55,6 +55,7 @@ class IngestQueue:
         """`after(job)` runs on the worker once a job has stored something (the staff loop
         asks the unanswered questions again)."""
         self.kb, self.lock_wait_s, self.after = kb, lock_wait_s, after
+        self.closing = False
         self._jobs: OrderedDict[str, IngestJob] = OrderedDict()
         self._pending: list[IngestJob] = []
         self._cond = threading.Condition()
@@ -78,6 +79,16 @@ class IngestQueue:
                 self._worker.start()
             self._cond.notify_all()
         return job
+
+    def close(self, timeout: float = 60.0) -> bool:
+        """A server's shutdown: no follow-up work starts; wait (up to `timeout`) for the job
+        that runs. True when the worker is idle."""
+        self.closing = True
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._pending and self._pending[0].started and time.monotonic() < deadline:
+                self._cond.wait(0.2)
+            return not (self._pending and self._pending[0].started)
 
     def get(self, job_id: str) -> IngestJob | None:
         return self._jobs.get(job_id)
@@ -112,7 +123,7 @@ class IngestQueue:
             try:
                 self._run(job)
                 job.finished = time.time()  # stored; what `after` does is not the upload's time
-                if self.after is not None and job.status == "done" and any(
+                if self.after is not None and not self.closing and job.status == "done" and any(
                         o.status in ("added", "updated") for o in job.outcomes):
                     job.note = "正在用新文件重新检查未回答的问题…"
                     try:
