@@ -42,7 +42,7 @@ class LoopHandlers:
         return self.queue(view, authed, request) if authed is True else (gr.skip(), gr.skip())
 
     def usage_if_in(self, days: int, authed: Any, request: gr.Request | None = None):
-        return self.usage(days, authed, request) if authed is True else (gr.skip(),) * 4
+        return self.usage(days, authed, request) if authed is True else (gr.skip(),) * 5
 
     def audit_if_in(self, authed: Any, request: gr.Request | None = None):
         return self.audit(authed, request) if authed is True else gr.skip()
@@ -90,18 +90,24 @@ class LoopHandlers:
         days = int(days or 14)
         rows = self.bot.questions.since(time.time() - (days + 1) * 86400)
         u = usage(rows, days)
-        per_day = pd.DataFrame({"日期": list(u.days) * 3,
-                                "数量": list(u.asked) + list(u.refused) + list(u.downs),
-                                "类别": ["提问"] * days + ["拒答"] * days + ["差评"] * days})
-        latency = pd.DataFrame({"日期": list(u.days) * 2,
-                                "毫秒": list(u.p50_ms) + list(u.p95_ms),
-                                "分位": ["p50"] * days + ["p95"] * days})
+        labels = [d[5:] for d in u.days]  # 12-04: the year is in the range chosen
+        answered = [a - r for a, r in zip(u.asked, u.refused)]
+        per_day = pd.DataFrame({"日期": labels * 3,  # stacked: the bar's height is the day's asks
+                                "数量": answered + list(u.refused) + list(u.downs),
+                                "类别": ["已回答"] * days + ["拒答"] * days + ["其中差评"] * days})
+        per_day = per_day[per_day["类别"] != "其中差评"]
+        downs = pd.DataFrame({"日期": labels, "差评": list(u.downs)})
+        asked_days = [i for i, n in enumerate(u.asked) if n]  # no questions, no latency point
+        latency = pd.DataFrame({"日期": [labels[i] for i in asked_days] * 2,
+                                "毫秒": [u.p50_ms[i] for i in asked_days]
+                                + [u.p95_ms[i] for i in asked_days],
+                                "分位": ["p50"] * len(asked_days) + ["p95"] * len(asked_days)})
         summary = (f'<div class="kb-usage">近 {days} 天共 <b>{u.total}</b> 个提问；拒答率 '
                    f"<b>{u.refusal_rate:.0%}</b>；差评率 <b>{u.down_rate:.0%}</b>"
                    f"（{u.rated} 个回答得到评价）；来自：" +
                    ("、".join(f"{_FACE_ZH.get(f, f)} {n}" for f, n in u.faces) or "—") + "</div>")
         top = [[self._title(d), n] for d, n in u.top_documents] or [["（没有）", ""]]
-        return summary, per_day, latency, top
+        return summary, per_day, downs, latency, top
 
     # -- audit --
     def audit(self, authed: Any, request: gr.Request | None = None):
@@ -163,10 +169,13 @@ def loop_tabs(handlers: LoopHandlers, authed) -> dict:
                         label="时间范围", elem_id="kb-usage-days")
         summary = gr.HTML("", elem_id="kb-usage-summary")
         with gr.Row():
-            per_day = gr.BarPlot(x="日期", y="数量", color="类别", title="每天的提问、拒答和差评",
-                                 elem_id="kb-usage-daily", height=280)
-            latency = gr.LinePlot(x="日期", y="毫秒", color="分位", title="回答耗时（毫秒）",
-                                  elem_id="kb-usage-latency", height=280)
+            per_day = gr.BarPlot(x="日期", y="数量", color="类别", title="每天的提问（已回答 / 拒答）",
+                                 elem_id="kb-usage-daily", height=260, x_label_angle=-45,
+                                 color_map={"已回答": "#15803d", "拒答": "#b91c1c"})
+            downs = gr.BarPlot(x="日期", y="差评", title="每天的差评（点“踩”的回答）",
+                               elem_id="kb-usage-downs", height=260, x_label_angle=-45)
+        latency = gr.LinePlot(x="日期", y="毫秒", color="分位", title="回答耗时（毫秒，有提问的日子）",
+                              elem_id="kb-usage-latency", height=260, x_label_angle=-45)
         top = gr.Dataframe(headers=TOP_HEADERS, value=[], interactive=False,
                            label="最常被引用的文件", elem_id="kb-usage-top")
     with gr.Tab("操作记录", id="staff-audit"):
@@ -183,7 +192,7 @@ def loop_tabs(handlers: LoopHandlers, authed) -> dict:
     for button, state in ((resolved, "resolved"), (remit, "out_of_scope"), (reopen, "open")):
         button.click(_marker(handlers, state), [pick, view, authed], [table, pick],
                      api_name=f"staff_queue_{state}")
-    usage_io = {"inputs": [days, authed], "outputs": [summary, per_day, latency, top]}
+    usage_io = {"inputs": [days, authed], "outputs": [summary, per_day, downs, latency, top]}
     days.change(handlers.usage, **usage_io, api_name="staff_usage")
     audit_refresh.click(handlers.audit, authed, audit, api_name="staff_audit")
     private = {"api_visibility": "private"}
