@@ -5,8 +5,9 @@ Each measurement runs in its own fresh process (bench/rss.py), so its peak RSS i
     sets, repeated until there are ≥ 200 samples; per-stage figures from `answer.timings_ms`
     (prepare, retrieve, answer, verify); the slowest question is then profiled with cProfile;
   * http       — the FastAPI app (`bot.app.create_api(settings)`) under uvicorn in one process,
-    POST /api/ask from this process with httpx (one connection, sequential requests); then the
-    same with the question log off (CPPCC_KB_LOG_QUESTIONS=false), so the log's cost shows;
+    POST /api/ask from this process with httpx (one connection, sequential requests) — two such
+    servers, the question log on and off (CPPCC_KB_LOG_QUESTIONS), asked in turn question by
+    question, so the log's cost is measured on one machine state;
   * baseline   — `Chroma(...).as_retriever(search_kwargs={"k": 5}).invoke(q)` over the plain
     LangChain store (DATA-langchain), same embedder: retrieval only, no answer is composed.
 The first question of every process is timed apart ("cold": model and index loading).
@@ -200,21 +201,26 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_http(params: dict, echo=print, code: CodeSnapshot | None = None) -> dict:
+def run_http_pair(params: dict, echo=print, code: CodeSnapshot | None = None) -> tuple[dict, dict]:
+    """The same as run_http for two servers at once — the question log on and off — asked in
+    alternation (which one goes first alternates too), on one machine state."""
     import httpx
 
-    port = _free_port()
+    variants = (("on", {**params}), ("off", {**params, "log_questions": False}))
     load_start = load_1min()
-    server = Job("bench.query_bench:serve_api", {**params, "port": port}, "http server",
-                 code).start()
-    base = f"http://127.0.0.1:{port}"
-    questions = params["questions"]
+    servers, clients = {}, {}
     try:
-        with httpx.Client(base_url=base, timeout=120) as client:
+        for name, p in variants:
+            port = _free_port()
+            servers[name] = Job("bench.query_bench:serve_api", {**p, "port": port},
+                                f"http server (log {name})", code).start()
+            clients[name] = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
+        cold = {}
+        for name, client in clients.items():
             t0 = time.perf_counter()
             deadline = time.monotonic() + 600
             while True:
-                if not server.running():
+                if not servers[name].running():
                     raise RuntimeError("the API server exited before answering")
                 try:
                     client.get("/", timeout=2)
@@ -223,29 +229,40 @@ def run_http(params: dict, echo=print, code: CodeSnapshot | None = None) -> dict
                     if time.monotonic() > deadline:
                         raise RuntimeError("the API server did not start within 600 s")
                     time.sleep(0.5)
-            _post(client, questions[0])
-            cold_ms = (time.perf_counter() - t0) * 1000
-            for q in questions[:3]:
+            _post(client, params["questions"][0])
+            cold[name] = (time.perf_counter() - t0) * 1000
+            for q in params["questions"][:3]:
                 _post(client, q)
-            wall, server_total, errors = [], [], 0
-            for _ in range(params["runs"]):
-                for q in questions:
+        wall = {n: [] for n in clients}
+        server_total = {n: [] for n in clients}
+        errors = {n: 0 for n in clients}
+        turn = 0
+        for _ in range(params["runs"]):
+            for q in params["questions"]:
+                order = list(clients) if turn % 2 == 0 else list(reversed(list(clients)))
+                turn += 1
+                for name in order:
                     started = time.perf_counter()
-                    resp = _post(client, q)
+                    resp = _post(clients[name], q)
                     ms = (time.perf_counter() - started) * 1000
                     if resp.status_code != 200:
-                        errors += 1
+                        errors[name] += 1
                         continue
-                    wall.append(ms)
+                    wall[name].append(ms)
                     total = (resp.json().get("timings_ms") or {}).get("total")
                     if total is not None:
-                        server_total.append(total)
+                        server_total[name].append(total)
     finally:
-        served = server.stop()
-    return {"mode": "http", "cold_first_ms": round(cold_ms, 1), "errors": errors,
-            "wall": stats(wall), "stages": {"server total (timings_ms)": stats(server_total)},
-            "peak_rss_mb": served["peak_rss_mb"], "load_start": load_start,
-            "load_end": load_1min()}
+        for c in clients.values():
+            c.close()
+        served = {name: s.stop() for name, s in servers.items()}
+    load_end = load_1min()
+    out = tuple({"mode": f"http (log {name})", "cold_first_ms": round(cold.get(name, 0), 1),
+                 "errors": errors[name], "wall": stats(wall[name]),
+                 "stages": {"server total (timings_ms)": stats(server_total[name])},
+                 "peak_rss_mb": served[name]["peak_rss_mb"], "load_start": load_start,
+                 "load_end": load_end} for name, _ in variants)
+    return out[0], out[1]
 
 
 def _post(client, q: dict):
@@ -277,10 +294,9 @@ def bench_query(data: Path, sets: list[Path], settings, runs: int | None = None,
                 echo(f"# http: skipped — {why}")
                 results["http"] = {"skipped": why}
             else:
-                echo("# http: starting the API server (question log on, as served)")
-                results["http"] = run_http(params, echo, code)
-                echo("# http: again with the question log off, for its cost")
-                results["http-nolog"] = run_http({**params, "log_questions": False}, echo, code)
+                echo("# http: two API servers, question log on (as served) and off, asked in "
+                     "turn question by question, so the log's cost is not a difference of runs")
+                results["http"], results["http-nolog"] = run_http_pair(params, echo, code)
         if baseline is not None:
             echo("# baseline: LangChain retriever over " + str(baseline))
             results["baseline"] = run_job("bench.query_bench:run_baseline",
