@@ -8,6 +8,7 @@ the question log's rows; `StaffLoop` wires them to the Bot (the embedder, `Bot.a
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
@@ -21,7 +22,10 @@ from bot.questionlog import LoggedQuestion
 # on 800 CMRC 2018 questions (evals/question_similarity.py): questions on different articles
 # reach 0.880 at the 99.9th percentile; a question and a light rewording of it (请问…呢？)
 # 0.987 at the 1st; distinct questions on the same article have a median of 0.918 (p90 0.960),
-# so 0.95 groups wordings of one question and close variants, not merely one topic.
+# so 0.95 groups wordings of one question and close variants, not merely one topic; complete
+# linkage (close to every member) keeps a group from drifting along a chain of near questions.
+# e5 also puts questions that differ only in a year or figure above 0.95 ("2030年…提案" and
+# "2026年…协商活动" 0.958): questions naming different numbers never share a group.
 GROUP_SIMILARITY = 0.95
 MAX_QUEUE_ROWS = 2000  # the newest candidates read per desk refresh
 MAX_RECHECK = 100  # open groups asked again after an ingest, newest first
@@ -56,31 +60,38 @@ def is_candidate(row: LoggedQuestion) -> bool:
 
 def group_questions(rows: list[LoggedQuestion], vectors: dict[str, np.ndarray],
                     threshold: float = GROUP_SIMILARITY) -> list[QueueItem]:
-    """Greedy grouping in time order: a question joins the group whose mean vector is nearest,
-    when that is at least `threshold`; the same wording always joins its group. Newest
-    group first."""
+    """Complete-linkage grouping in time order: a question joins the group every member of
+    which it is at least `threshold` close to (the closest such group), so a group cannot drift
+    from one question to another through a chain of near ones; the same wording always joins
+    its group. Newest group first."""
     groups: list[list[LoggedQuestion]] = []
-    sums: list[np.ndarray] = []
+    members: list[list[np.ndarray]] = []
+    numbers: list[frozenset[str]] = []
     by_text: dict[str, int] = {}
     for row in sorted(rows, key=lambda r: r.at):
         text = _normal(row.question)
         at = by_text.get(text)
         vec = vectors.get(row.id)
-        if at is None and vec is not None and sums:
-            means = np.stack([s / np.linalg.norm(s) for s in sums])
-            scores = means @ vec
-            best = int(np.argmax(scores))
-            if scores[best] >= threshold:
-                at = best
+        named = _numbers(row.question)
+        if at is None and vec is not None:
+            best, best_score = None, threshold
+            for i, vecs in enumerate(members):
+                if not vecs or len(vecs) < len(groups[i]):
+                    continue  # a group holding a question without a vector takes only its wording
+                if numbers[i] != named:
+                    continue  # another year or figure asks another question, however alike
+                score = float(np.min(np.stack(vecs) @ vec))
+                if score >= best_score:
+                    best, best_score = i, score
+            at = best
         if at is None:
             groups.append([])
-            sums.append(np.zeros_like(vec) if vec is not None else np.zeros(1))
+            members.append([])
+            numbers.append(named)
             at = len(groups) - 1
         groups[at].append(row)
-        if vec is not None and sums[at].shape == vec.shape:
-            sums[at] = sums[at] + vec
-        elif vec is not None:
-            sums[at] = vec.copy()
+        if vec is not None:
+            members[at].append(vec)
         by_text[text] = at
     items = [_item(g) for g in groups]
     return sorted(items, key=lambda i: i.last_at, reverse=True)
@@ -104,6 +115,10 @@ def _item(rows: list[LoggedQuestion]) -> QueueItem:
 
 def _ranked(values) -> tuple[str, ...]:
     return tuple(v for v, _ in Counter(values).most_common())
+
+
+def _numbers(text: str) -> frozenset[str]:
+    return frozenset(re.findall(r"\d+", text))
 
 
 def _normal(text: str) -> str:

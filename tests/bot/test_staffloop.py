@@ -135,3 +135,21 @@ def test_recheck_result_needs_a_newer_document():
     assert not recheck_result(item, answered, old)["closed"]
     assert recheck_result(item, answered, new)["closed"]
     assert recheck_result(item, answered, new)["titles"] == ["新"]
+
+
+def test_a_group_does_not_drift_along_a_chain_of_near_questions():
+    a = np.array([1.0, 0.0], dtype=np.float32)
+    turn = lambda deg: np.array([np.cos(np.radians(deg)), np.sin(np.radians(deg))],  # noqa: E731
+                                dtype=np.float32)
+    # a–b and b–c are within cos 0.95 (12°), a–c is not (24°): c starts its own group
+    rows = [_row("a", "甲", 1.0), _row("b", "乙", 2.0), _row("c", "丙", 3.0)]
+    items = group_questions(rows, {"a": a, "b": turn(12), "c": turn(24)})
+    assert sorted(i.ids for i in items) == [("b", "a"), ("c",)]
+
+
+def test_questions_naming_other_years_are_other_questions():
+    a = np.array([1.0, 0.0], dtype=np.float32)
+    rows = [_row("1", "2030年收到多少件提案？", 1.0), _row("2", "2026年收到多少件提案？", 2.0),
+            _row("3", "收到多少件提案？2030年的", 3.0)]
+    items = group_questions(rows, {"1": a, "2": a, "3": a})
+    assert sorted(i.ids for i in items) == [("2",), ("3", "1")]
