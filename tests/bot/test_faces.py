@@ -162,3 +162,41 @@ def test_mcp_client_gets_a_cited_answer_from_cppcc_kb_mcp(corpus_settings):
     assert len(docs.structured_content["documents"]) == 14
     assert [t.uri_template for t in templates] == ["cppcc-kb://documents/{doc_id}"]
     assert len(text.contents[0].text) > 1000 and first["title"][:4] in text.contents[0].text
+
+
+def test_mcp_over_streamable_http(corpus_settings):
+    """`cppcc-kb mcp --transport streamable-http`: the same tools at http://HOST:PORT/mcp."""
+    import subprocess
+    import socket
+
+    from mcp.client.streamable_http import streamable_http_client
+
+    exe, port = Path(sys.executable).with_name("cppcc-kb"), free_port()
+    log = open(corpus_settings.data.parent / "mcp-http.err", "w")
+    server = subprocess.Popen([str(exe), "--data", str(corpus_settings.data), "mcp",
+                               "--transport", "streamable-http", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert server.poll() is None, (corpus_settings.data.parent / "mcp-http.err").read_text()
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+
+        async def session_run():
+            with anyio.fail_after(300):
+                async with streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write):
+                    async with ClientSession(read, write) as session:
+                        await session.initialize()
+                        return await session.call_tool("ask", {"question": WORKSHOPS})
+
+        answer = anyio.run(session_run)
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
+    assert not answer.is_error and not answer.structured_content["abstained"]
+    assert "44" in answer.content[0].text and "来源：" in answer.content[0].text
