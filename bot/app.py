@@ -41,7 +41,7 @@ from bot.questionlog import MAX_COMMENT_CHARS, QuestionLogError
 from bot.staffloop import StaffLoop
 from cppcc_kb.errors import KBError
 from cppcc_kb.settings import Settings
-from ingest.audit import STAFF_API_ACTOR
+from ingest.audit import staff_actor
 from ingest.documents import remove_documents
 from ingest.embedder import embedder_identity
 from ingest.errors import FileRejected, StoreLocked, StoreUnavailable
@@ -435,7 +435,7 @@ async def upload_documents(request: Request, settings: SettingsDep, bot: BotDep,
         shutil.rmtree(folder, ignore_errors=True)
         return _json_response(UploadResult(files=refused))
     jobs: IngestQueue = request.app.state.jobs
-    job = jobs.submit(saved, folder, actor=STAFF_API_ACTOR)
+    job = jobs.submit(saved, folder, actor=staff_actor("api", settings))
     job.refused = refused
     if wait:
         await run_in_threadpool(jobs.wait, job)
@@ -508,7 +508,8 @@ async def delete_document(doc_id: str, bot: BotDep) -> DocumentOut:
     """Remove a document (staff), by id or exact source file name; returns what was removed."""
     # An upload running in this process holds the lock for a while: the delete waits its turn.
     removed, _ = await run_in_threadpool(lambda: remove_documents(
-        bot.settings, [doc_id], kb=bot.kb, wait_s=_DELETE_WAIT_S, actor=STAFF_API_ACTOR))
+        bot.settings, [doc_id], kb=bot.kb, wait_s=_DELETE_WAIT_S,
+        actor=staff_actor("api", bot.settings)))
     if not removed:
         raise HTTPException(404, f"no document with id {doc_id!r}; GET /api/documents lists "
                                  "the ids")

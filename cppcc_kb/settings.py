@@ -90,6 +90,9 @@ class Settings(BaseSettings):
 
     staff_token: SecretStr | None = Field(
         None, description="Token (API) and password (UI desk) for staff; unset disables both.")
+    staff_token_name: str = Field("staff", min_length=1, max_length=40,
+                                  description="Who holds the staff token, as the audit trail "
+                                              "names the actor (api:NAME, desk:NAME).")
 
     log_questions: bool = Field(
         True, description="Keep the question log (questions.sqlite in the data folder): what "

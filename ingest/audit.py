@@ -24,10 +24,13 @@ from pathlib import Path
 
 logger = logging.getLogger("cppcc_kb.audit")
 
-# Actors of the faces (one staff token, so the token's holder is "staff"); the CLI names the
+# Actors: the face and the staff token's name (CPPCC_KB_STAFF_TOKEN_NAME), or for the CLI the
 # operating-system user.
-STAFF_API_ACTOR = "api:staff token"
-STAFF_DESK_ACTOR = "desk:staff login"
+
+
+def staff_actor(face: str, settings) -> str:
+    return f"{face}:{settings.staff_token_name}"
+
 ACTIONS = ("add", "update", "remove", "reindex", "reset", "restore", "refused")
 
 _SCHEMA = """

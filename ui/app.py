@@ -27,7 +27,7 @@ from bot.guard import STORE_DOWN_ZH, LoginThrottle, StaffSessions
 from cppcc_kb.errors import KBError
 from cppcc_kb.settings import Settings
 from bot.question_checks import chinese, question_problem
-from ingest.audit import STAFF_DESK_ACTOR
+from ingest.audit import staff_actor
 from ingest.errors import StoreLocked, StoreUnavailable
 from ingest.jobs import IngestQueue
 from ingest.documents import reindex_documents
@@ -501,7 +501,7 @@ class StaffHandlers:
                 rows.append([name, "", "", 0, ""])
             outcomes, seconds = [], 0.0
             if saved:  # the same queue as the API's: one upload after another, never a refusal
-                job = self.jobs.submit(list(saved.values()), actor=STAFF_DESK_ACTOR)
+                job = self.jobs.submit(list(saved.values()), actor=staff_actor("desk", self.settings))
                 while not self.jobs.wait(job, 0.5).ended:
                     desc = ("等待另一个入库任务完成…" if job.status == "waiting"
                             else f"已处理 {job.done}/{job.total} 个文件，{job.chunks} 个段落")
@@ -548,7 +548,7 @@ class StaffHandlers:
 
         try:
             removed, _ = remove_documents(self.bot.settings, [pending], kb=self.bot.kb,
-                                          actor=STAFF_DESK_ACTOR,
+                                          actor=staff_actor("desk", self.settings),
                                           wait_s=120.0)  # after an upload that runs
         except Exception as exc:  # noqa: BLE001
             return (None, gr.Row(visible=False), _msg(_readable(exc), ok=False),
@@ -575,7 +575,7 @@ class StaffHandlers:
         progress(0, desc="正在重新索引…")
         try:
             summary, _ = reindex_documents(self.bot.settings, [rec.doc_id], kb=kb,
-                                           actor=STAFF_DESK_ACTOR,
+                                           actor=staff_actor("desk", self.settings),
                                            progress=_progress_feed(progress))
         except Exception as exc:  # noqa: BLE001 — shown to staff as one readable line
             return (_msg(_readable(exc), ok=False), *self._after_change(rec.doc_id))

@@ -33,6 +33,13 @@ class LoopHandlers:
     def __init__(self, staff, loop: StaffLoop):
         self.staff, self.loop, self.bot = staff, loop, staff.bot
 
+    def _short(self, doc_id: str) -> str:
+        from bot.retrieval import short_title
+
+        rec = self.bot.kb.records().get(doc_id)
+        name = short_title(rec.title) if rec else doc_id
+        return name if len(name) <= 14 else name[:13] + "…"
+
     def _title(self, doc_id: str) -> str:
         rec = self.bot.kb.records().get(doc_id)
         return f"《{rec.title}》" if rec else doc_id
@@ -42,7 +49,7 @@ class LoopHandlers:
         return self.queue(view, authed, request) if authed is True else (gr.skip(), gr.skip())
 
     def usage_if_in(self, days: int, authed: Any, request: gr.Request | None = None):
-        return self.usage(days, authed, request) if authed is True else (gr.skip(),) * 5
+        return self.usage(days, authed, request) if authed is True else (gr.skip(),) * 6
 
     def audit_if_in(self, authed: Any, request: gr.Request | None = None):
         return self.audit(authed, request) if authed is True else gr.skip()
@@ -107,7 +114,9 @@ class LoopHandlers:
                    f"（{u.rated} 个回答得到评价）；来自：" +
                    ("、".join(f"{_FACE_ZH.get(f, f)} {n}" for f, n in u.faces) or "—") + "</div>")
         top = [[self._title(d), n] for d, n in u.top_documents] or [["（没有）", ""]]
-        return summary, per_day, downs, latency, top
+        cited = pd.DataFrame({"文件": [self._short(d) for d, _ in u.top_documents],
+                              "引用次数": [n for _, n in u.top_documents]})
+        return summary, per_day, downs, latency, cited, top
 
     # -- audit --
     def audit(self, authed: Any, request: gr.Request | None = None):
@@ -174,8 +183,13 @@ def loop_tabs(handlers: LoopHandlers, authed) -> dict:
                                  color_map={"已回答": "#15803d", "拒答": "#b91c1c"})
             downs = gr.BarPlot(x="日期", y="差评", title="每天的差评（点“踩”的回答）",
                                elem_id="kb-usage-downs", height=260, x_label_angle=-45)
-        latency = gr.LinePlot(x="日期", y="毫秒", color="分位", title="回答耗时（毫秒，有提问的日子）",
-                              elem_id="kb-usage-latency", height=260, x_label_angle=-45)
+        with gr.Row():
+            latency = gr.LinePlot(x="日期", y="毫秒", color="分位",
+                                  title="回答耗时（毫秒，有提问的日子）", elem_id="kb-usage-latency",
+                                  height=260, x_label_angle=-45)
+            cited = gr.BarPlot(x="文件", y="引用次数", title="最常被引用的文件（前 10）",
+                               elem_id="kb-usage-cited", height=260, x_label_angle=-30,
+                               sort="-y")
         top = gr.Dataframe(headers=TOP_HEADERS, value=[], interactive=False,
                            label="最常被引用的文件", elem_id="kb-usage-top")
     with gr.Tab("操作记录", id="staff-audit"):
@@ -192,7 +206,8 @@ def loop_tabs(handlers: LoopHandlers, authed) -> dict:
     for button, state in ((resolved, "resolved"), (remit, "out_of_scope"), (reopen, "open")):
         button.click(_marker(handlers, state), [pick, view, authed], [table, pick],
                      api_name=f"staff_queue_{state}")
-    usage_io = {"inputs": [days, authed], "outputs": [summary, per_day, downs, latency, top]}
+    usage_io = {"inputs": [days, authed],
+                "outputs": [summary, per_day, downs, latency, cited, top]}
     days.change(handlers.usage, **usage_io, api_name="staff_usage")
     audit_refresh.click(handlers.audit, authed, audit, api_name="staff_audit")
     private = {"api_visibility": "private"}

@@ -99,7 +99,7 @@ def test_queue_closes_when_an_upload_answers_it_and_audit_proves_deletions(staff
     assert (removal["action"], removal["doc_id"], removal["outcome"]) == ("remove", new_doc,
                                                                           "proved")
     assert removal["detail"]["probed"] and removal["detail"]["chunks_in_chroma"] == 0
-    assert removal["actor"] == "api:staff token" and removal["version"]
+    assert removal["actor"] == "api:staff" and removal["version"]
     assert (added["action"], added["doc_id"], added["outcome"]) == ("add", new_doc, "ok")
 
     data = client.get("/api/health").json()
