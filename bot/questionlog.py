@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS questions (
     recheck_at REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS questions_at ON questions (at);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 _INSERT_COLUMNS = ("id", "at", "face", "question", "history_len", "filters", "mode", "abstained",
                    "reason", "verified", "disputed", "answer", "doc_ids", "chunk_ids", "closest",
@@ -307,6 +308,7 @@ class QuestionLog:
         return rows[0] if rows else None
 
     def since(self, at: float = 0.0) -> list[LoggedQuestion]:
+        self.flush()  # rows recorded a moment ago are part of the answer
         if not self.path.exists():
             return []
         return self._select("WHERE at >= ? ORDER BY at", (at,))
@@ -331,6 +333,19 @@ class QuestionLog:
         self._many("UPDATE questions SET vector = ? WHERE id = ?",
                    [(v, k) for k, v in vectors.items()])
 
+    def meta(self, key: str) -> str | None:
+        """A small value the staff loop keeps beside the log (what the last re-ask saw)."""
+        self.flush()
+        if not self.path.exists():
+            return None
+        rows = self._run("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        if not self.enabled:
+            return
+        self._many("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(key, value)])
+
     def store_rechecks(self, results: dict[str, dict]) -> None:
         now = time.time()
         self._many("UPDATE questions SET recheck = ?, recheck_at = ? WHERE id = ?",
@@ -353,6 +368,7 @@ class QuestionLog:
         """The log as CSV (a header row first) or JSON Lines, oldest first, one piece a row."""
         if fmt not in ("csv", "jsonl"):
             raise QuestionLogError(f"export format must be csv or jsonl, got {fmt!r}")
+        self.flush()
         rows = self._run(f"SELECT {', '.join(EXPORT_COLUMNS)} FROM questions WHERE at >= ? "
                          "ORDER BY at", (since,)) if self.path.exists() else []
         if fmt == "csv":

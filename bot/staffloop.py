@@ -196,7 +196,6 @@ class StaffLoop:
     def __init__(self, bot):
         self.bot = bot
         self._lock = threading.Lock()
-        self._rechecked_for: tuple | None = None
         self.stopping = False  # a server's shutdown: a re-ask under way stops between questions
 
     def _vectors(self, rows: list[LoggedQuestion]) -> dict[str, np.ndarray]:
@@ -224,16 +223,19 @@ class StaffLoop:
         item = items.get(item_key)
         return self.bot.questions.mark(list(item.ids), state) if item else 0
 
-    def _fingerprint(self) -> tuple:
+    def _fingerprint(self) -> str:
+        """What the documents are now: their number and the newest change (kept in the log, so
+        a restart does not re-ask the whole queue for documents it was already asked against)."""
         records = self.bot.kb.records()
-        return (len(records), max((r.updated_at for r in records.values()), default=0.0))
+        newest = max((r.updated_at for r in records.values()), default=0.0)
+        return f"{len(records)}:{newest:.6f}"
 
     def recheck(self, force: bool = False) -> int:
         """Ask every open group's question again (not logged); keep what it gave. Runs when
         the documents changed since the last re-ask, or when forced. Returns groups asked."""
         with self._lock:
             fingerprint = self._fingerprint()
-            if not force and fingerprint == self._rechecked_for:
+            if not force and fingerprint == self.bot.questions.meta(_RECHECKED_FOR):
                 return 0
             items = self.queue()[:MAX_RECHECK]
             records = self.bot.kb.records()
@@ -248,5 +250,8 @@ class StaffLoop:
                 result = recheck_result(item, answer, records)
                 results.update({i: result for i in item.ids})
             self.bot.questions.store_rechecks(results)
-            self._rechecked_for = fingerprint
+            self.bot.questions.set_meta(_RECHECKED_FOR, fingerprint)
             return len(items)
+
+
+_RECHECKED_FOR = "rechecked_for"

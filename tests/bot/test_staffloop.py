@@ -153,3 +153,16 @@ def test_questions_naming_other_years_are_other_questions():
             _row("3", "收到多少件提案？2030年的", 3.0)]
     items = group_questions(rows, {"1": a, "2": a, "3": a})
     assert sorted(i.ids for i in items) == [("2",), ("3", "1")]
+
+
+def test_a_restart_does_not_re_ask_the_queue_for_the_same_documents(corpus_settings, embedder):
+    from bot.chain import Bot
+    from bot.staffloop import StaffLoop
+    from ingest.kb import KnowledgeBase
+
+    bot = Bot(corpus_settings, KnowledgeBase(corpus_settings, embedder))
+    assert bot.ask(OTHER, log="api").abstained
+    assert StaffLoop(bot).recheck() == 1  # first look: asked against these documents
+    again = Bot(corpus_settings, KnowledgeBase(corpus_settings, embedder))  # a restarted server
+    assert StaffLoop(again).recheck() == 0
+    assert StaffLoop(again).recheck(force=True) == 1
