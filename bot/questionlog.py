@@ -257,11 +257,23 @@ class QuestionLog:
             raise QuestionLogError(self._describe(exc)) from None
 
     def _run(self, sql: str, args: tuple = ()) -> list[tuple]:
+        return self._execute(lambda db: db.execute(sql, args).fetchall())
+
+    def _run_count(self, sql: str, args: tuple) -> int:
+        return self._execute(lambda db: db.execute(sql, args).rowcount)
+
+    def _many(self, sql: str, rows: list[tuple]) -> None:
+        if rows:
+            self._execute(lambda db: db.executemany(sql, rows))
+
+    def _execute(self, work):
+        """`work(db)` in one transaction on a fresh connection, after the waiting rows are
+        stored; SQLite's trouble as a QuestionLogError naming the file and the fix."""
         self.flush()
         db = self._reader()
         try:
             with db:
-                return db.execute(sql, args).fetchall()
+                return work(db)
         except (sqlite3.Error, OSError) as exc:
             raise QuestionLogError(self._describe(exc)) from None
         finally:
@@ -291,17 +303,6 @@ class QuestionLog:
         marks = ",".join("?" * len(log_ids))
         return self._run_count(f"UPDATE questions SET state = ?, state_at = ? WHERE id IN ({marks})",
                                (state, time.time(), *log_ids)) if log_ids else 0
-
-    def _run_count(self, sql: str, args: tuple) -> int:
-        self.flush()
-        db = self._reader()
-        try:
-            with db:
-                return db.execute(sql, args).rowcount
-        except (sqlite3.Error, OSError) as exc:
-            raise QuestionLogError(self._describe(exc)) from None
-        finally:
-            db.close()
 
     def get(self, log_id: str) -> LoggedQuestion | None:
         rows = self._select("WHERE id = ?", (log_id,))
@@ -350,19 +351,6 @@ class QuestionLog:
         now = time.time()
         self._many("UPDATE questions SET recheck = ?, recheck_at = ? WHERE id = ?",
                    [(_dumps(r), now, k) for k, r in results.items()])
-
-    def _many(self, sql: str, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        self.flush()
-        db = self._reader()
-        try:
-            with db:
-                db.executemany(sql, rows)
-        except (sqlite3.Error, OSError) as exc:
-            raise QuestionLogError(self._describe(exc)) from None
-        finally:
-            db.close()
 
     def export(self, fmt: str, since: float = 0.0) -> Iterator[str]:
         """The log as CSV (a header row first) or JSON Lines, oldest first, one piece a row."""

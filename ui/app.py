@@ -14,7 +14,6 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,8 @@ from ingest.store import DocRecord
 from ingest.uploads import check_name, reason_zh
 from bot.staffloop import StaffLoop
 from ui import render
-from ui.loop_desk import LoopHandlers, loop_tabs
+from ui.loop_desk import FEEDBACK_ZH, LoopHandlers, loop_tabs
+from ui.render import when as _when
 
 logger = logging.getLogger("cppcc_kb.ui")
 
@@ -62,10 +62,8 @@ GRADIO_WORDS_ZH = {
     "chatbot.clear": "清空对话", "chatbot.edit": "编辑", "chatbot.cancel": "取消",
     "chatbot.submit": "提交", "file.uploading": "正在上传…",
 }
-# Gradio draws "Like" and "Dislike" as thumbs; the rest sit under its flag, as reasons for a
-# thumbs-down (codes of bot.questionlog.FEEDBACK_REASONS).
-FEEDBACK_LABELS = {"数字不对": "wrong_figure", "来源不对": "wrong_source",
-                   "应该能回答": "should_answer", "不该回答": "should_refuse", "其他问题": "other"}
+# Gradio draws "Like" and "Dislike" as thumbs; the reasons for a thumbs-down sit under its flag.
+FEEDBACK_LABELS = {words: code for code, words in FEEDBACK_ZH.items()}
 CONFLICT_HEADERS = ["问题", "不一致的文档", "各自的数字", "次数", "最近一次"]
 STATUS = {"added": "新增", "updated": "更新", "unchanged": "未变", "failed": "失败",
           "skipped": "跳过"}
@@ -633,10 +631,6 @@ def _msg(text: str, ok: bool | None = True) -> str:
     """A desk message: green when all went well, amber when partly, red when not at all."""
     cls = "kb-ok" if ok else ("kb-partly" if ok is None else "kb-bad")
     return f'<div class="kb-msg {cls}">{render.text_html(text)}</div>'
-
-
-def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else ""
 
 
 # ---- the page ------------------------------------------------------------------------------

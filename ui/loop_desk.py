@@ -4,7 +4,6 @@ from `bot.staffloop` and the audit trail of `ingest.audit`."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import gradio as gr
@@ -12,9 +11,12 @@ import pandas as pd
 
 from bot.answering.reasons import short
 from bot.staffloop import StaffLoop, usage
+from ui.render import when as _when
 
+# A thumbs-down's reasons (codes of bot.questionlog.FEEDBACK_REASONS) as the chat offers them
+# under Gradio's flag and the queue shows them.
 FEEDBACK_ZH = {"wrong_figure": "数字不对", "wrong_source": "来源不对",
-               "should_answer": "应该能回答", "should_refuse": "不该回答", "other": "其他"}
+               "should_answer": "应该能回答", "should_refuse": "不该回答", "other": "其他问题"}
 STATE_ZH = {"open": "待处理", "resolved": "已解决", "out_of_scope": "不属于本库范围"}
 ACTION_ZH = {"add": "新增", "update": "更新", "remove": "删除", "reindex": "重新索引",
              "reset": "清空", "restore": "恢复", "refused": "拒收"}
@@ -23,10 +25,6 @@ QUEUE_HEADERS = ["问题（最近的问法）", "次数", "拒答/差评", "原�
                  "新文件能否回答"]
 AUDIT_HEADERS = ["时间", "操作人", "操作", "文档", "版本", "结果", "说明"]
 TOP_HEADERS = ["文件", "被引用的回答数"]
-
-
-def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else ""
 
 
 class LoopHandlers:

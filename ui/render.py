@@ -10,6 +10,7 @@ Markdown. Every string that comes from a document, a question or the bot goes th
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from html import escape
 
 from bot.answer import NOT_FOUND, Answer, Citation
@@ -189,3 +190,8 @@ def sources_html(answer: Answer | None, question: str = "") -> str:
             f'<span class="kb-count">{len(answer.citations)}</span></div>{asked}'
             f'<div class="kb-sources-hint">点击来源可展开或收起完整段落，黄色为被引用的句子。</div>'
             f"{cards}</div>")
+
+
+def when(ts: float) -> str:
+    """A Unix time as the desk shows it (local time, to the minute); empty for 0."""
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else ""
