@@ -159,6 +159,55 @@ def query_command(ctx: click.Context, data: Path | None, sets: tuple[Path, ...],
         json_out.write_text(json.dumps(results, ensure_ascii=False, indent=1), "utf-8")
 
 
+@bench.command(name="scale")
+@click.option("--data", "datas", multiple=True, required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Knowledge bases of growing size (repeatable), e.g. the shared corpus, ten "
+                   "times it, the full scale corpus; DIR-langchain beside one adds the baseline.")
+@click.option("--questions", "sets", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Question set JSONL (repeatable) [default: the shared dev sets + "
+                   "evals/sets/cppcc_dev.jsonl].")
+@click.option("--runs", type=click.IntRange(min=1), default=None,
+              help="Passes over the questions [default: enough for ≥200 samples].")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Only the first N questions (quick runs).")
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("bench-scale.png"), show_default=True, help="The chart.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write all results as one JSON file.")
+@click.pass_context
+def scale_command(ctx: click.Context, datas: tuple[Path, ...], sets: tuple[Path, ...],
+                  runs: int | None, limit: int | None, png: Path, json_out: Path | None):
+    """Latency and memory against corpus size: `bench query --http` per knowledge base, one PNG."""
+    from bench.ingest_bench import baseline_dir
+    from bench.query_bench import bench_query, report
+    from bench.rss import stop_on_sigterm
+    from bench.scale_bench import plot, scale_rows, table
+
+    stop_on_sigterm()
+    settings = ctx.obj()
+    sets = sets or tuple(s for s in DEFAULT_SETS if s.exists())
+    click.echo(f"# bench scale · {_machine()}")
+    results = []
+    for data in (d.resolve() for d in datas):
+        if not (data / "chroma").exists():
+            raise click.UsageError(f"{data} holds no knowledge base")
+        base = baseline_dir(data)
+        click.echo(f"# data: {data} · baseline: {base if base.exists() else 'absent'}")
+        results.append(bench_query(data, list(sets), settings, runs=runs, limit=limit, http=True,
+                                   baseline=base if base.exists() else None, profile=False,
+                                   echo=lambda m: click.echo(m, err=True)))
+        click.echo(report(results[-1]))
+    rows = scale_rows(results)
+    click.echo(table(rows))
+    click.echo(f"# chart: {plot(rows, png, f'cppcc-kb bench scale · {_machine()}')}")
+    click.echo(f"# finished · {_machine()}")
+    if json_out:
+        json_out.write_text(json.dumps({"rows": rows, "results": results}, ensure_ascii=False,
+                                       indent=1), "utf-8")
+
+
 @bench.command(name="splitter")
 @click.option("--corpus", type=click.Path(exists=True, path_type=Path), default=None,
               help="Corpus to build each knowledge base from [default: ../shared/corpus].")

@@ -107,8 +107,16 @@ def run_inprocess(params: dict) -> dict:
                 print(f"[in-process] run {run + 1}/{params['runs']}: {len(wall)} samples, "
                       f"p50 so far {percentile(wall, 50):.0f} ms", file=sys.stderr, flush=True)
     slowest = _slowest(per_question)
+    # The floor: the question's embedding alone, same texts, same process, same model.
+    alone = []
+    for _ in range(params["runs"]):
+        for q in questions:
+            started = time.perf_counter()
+            bot.kb.embedder.embed_query(q["question"])
+            alone.append((time.perf_counter() - started) * 1000)
     result = {"mode": "in-process", "cold_first_ms": round(cold_ms, 1), "errors": errors,
               "wall": stats(wall), "stages": {s: stats(v) for s, v in samples.items()},
+              "embed_query_alone": stats(alone),
               "slowest": [(q, round(ms, 1)) for q, ms in slowest],
               "chunks": bot.kb.store.chunks.count(), "documents": len(bot.kb.records()),
               "load_start": load_start, "load_end": load_1min(), **runtime_info()}
@@ -341,6 +349,15 @@ def report(results: dict) -> str:
         lines.append(f"question log cost over HTTP: p50 {logged['wall']['p50'] - unlogged['wall']['p50']:+.2f} ms, "
                      f"p95 {logged['wall']['p95'] - unlogged['wall']['p95']:+.2f} ms")
     ours = results.get("in-process") or {}
+    floor = (ours.get("embed_query_alone") or {})
+    if floor.get("p50"):
+        row("query embedding alone", floor)
+        for key, title in (("in-process", "Bot.ask"), ("http", "POST /api/ask")):
+            wall_ = (results.get(key) or {}).get("wall") or {}
+            if wall_.get("p50"):
+                lines.append(f"{title} ÷ query embedding alone: p50 "
+                             f"{wall_['p50'] / floor['p50']:.2f}×, p95 "
+                             f"{wall_['p95'] / floor['p95']:.2f}×")
     if ours.get("slowest"):
         lines.append("slowest questions (median ms): "
                      + "; ".join(f"{q} {ms:.0f}" for q, ms in ours["slowest"]))

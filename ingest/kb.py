@@ -43,9 +43,12 @@ class KnowledgeBase:
         default a store keeps the precision it was built with)."""
         identity = embedder_identity(self.settings)
         self.store.check_embedder(identity, 0)
-        if claim and self.store.embedder() is None:  # the first ingest claims the store
-            self.store.check_embedder(identity, self.embedder.dim, claim=True,
-                                      passages=self.settings.passage_precision)
+        if self.store.embedder() is None:  # the first ingest claims the store
+            if not claim:
+                return  # an empty store: any precision may claim it
+            self.store.check_embedder(
+                identity, self.embedder.dim, claim=True,
+                passages=self.embedder.passages_in(self.settings.passage_precision))
         recorded = self.store.passage_precision()
         wanted = self.settings.passage_precision
         if "passage_precision" in self.settings.model_fields_set and recorded != wanted:

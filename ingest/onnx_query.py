@@ -33,9 +33,10 @@ QUERY_GRAPH_INT8 = "onnx/query-mixed-int8.onnx"
 # fine for telling a passage's sentences apart — and it embeds sentences ~2x faster than
 # PyTorch and ~1.4x faster than the mixed graph.
 SENTENCE_GRAPH = "onnx/sentence-int8.onnx"
+SENTENCE_TOKENS = 128  # a sentence longer than this is cut for its vector (read whole anyway)
 # earlier versions' graphs: unfused (~470 MB), and plain dynamic int8 (lost retrieval quality)
 _OLD_GRAPHS = ("onnx/query.onnx", "onnx/query-fused-int8.onnx")
-_PROBES = ("2025年淄博市政协全年提案数量是多少？", "监察法规定留置最长多久？", "政协委员 调研 建议")
+PROBES = ("2025年淄博市政协全年提案数量是多少？", "监察法规定留置最长多久？", "政协委员 调研 建议")
 _AGREEMENT = {"fp32": 0.9999, "int8": 0.999}
 
 
@@ -55,22 +56,13 @@ class OnnxQueryEncoder:
     def encode_many(self, texts: list[str], prefix: str, batch: int = 32) -> np.ndarray:
         """Passages in batches of similar length (little padding); an int8 graph runs them
         1.5-2x faster than PyTorch (bench/README.md)."""
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), 0), dtype=np.float32)
-        for at in range(0, len(order), batch):
-            rows = order[at:at + batch]
-            enc = self.tokenizer([prefix + texts[i] for i in rows], return_tensors="np",
-                                 padding=True, truncation=True, max_length=self.max_length)
-            mask = enc["attention_mask"].astype(np.int64)
-            hidden = self.session.run(None, {"input_ids": enc["input_ids"].astype(np.int64),
-                                             "attention_mask": mask})[0]
-            weights = mask[..., None].astype(np.float32)
-            vectors = (hidden * weights).sum(axis=1) / weights.sum(axis=1)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            if not out.shape[1]:
+        out: np.ndarray | None = None
+        for rows, feed in length_batches(self.tokenizer, texts, prefix, batch, self.max_length):
+            vectors = mean_pooled(self.session.run(None, feed)[0], feed["attention_mask"])
+            if out is None:
                 out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
             out[rows] = vectors
-        return out
+        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
 
     def encode(self, text: str) -> np.ndarray:
         inputs = self.feed(text)
@@ -79,6 +71,25 @@ class OnnxQueryEncoder:
         weights = mask[..., None].astype(np.float32)
         vector = (hidden * weights).sum(axis=1)[0] / weights.sum()
         return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+
+def length_batches(tokenizer, texts: list[str], prefix: str, batch: int, max_length: int):
+    """(rows, model inputs) for `texts` in batches of similar length, shortest first: a batch
+    pads to its longest text, so sorting leaves almost no padding to compute."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for at in range(0, len(order), batch):
+        rows = order[at:at + batch]
+        enc = tokenizer([prefix + texts[i] for i in rows], return_tensors="np", padding=True,
+                        truncation=True, max_length=max_length)
+        yield rows, {"input_ids": enc["input_ids"].astype(np.int64),
+                     "attention_mask": enc["attention_mask"].astype(np.int64)}
+
+
+def mean_pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """sentence-transformers' mean pooling and normalisation over a batch's token states."""
+    weights = mask[..., None].astype(np.float32)
+    vectors = (hidden * weights).sum(axis=1) / weights.sum(axis=1)
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
 def onnx_query_encoder(model, folder: Path, prompt_name: str | None,
@@ -117,11 +128,12 @@ def onnx_sentence_encoder(model, folder: Path, prompt_name: str | None
         target = folder / SENTENCE_GRAPH
         if not target.exists():
             _written_whole(target, lambda path: _quantize_plain(graph, path))
-        encoder = OnnxQueryEncoder(_session(target), model.tokenizer, prefix, 128, "int8-plain")
-        expected = model.encode(list(_PROBES), prompt_name=prompt_name,
+        encoder = OnnxQueryEncoder(_session(target), model.tokenizer, prefix, SENTENCE_TOKENS,
+                                 "int8-plain")
+        expected = model.encode(list(PROBES), prompt_name=prompt_name,
                                 normalize_embeddings=True, convert_to_numpy=True,
                                 show_progress_bar=False)
-        got = encoder.encode_many(list(_PROBES), prefix)
+        got = encoder.encode_many(list(PROBES), prefix)
         if float(np.min(np.sum(got * expected, axis=1))) < 0.99:
             log.warning("the int8 sentence graph disagrees with the model; sentences stay on "
                         "PyTorch")
@@ -281,7 +293,7 @@ def _quantized(graph: Path, target: Path, feed) -> Path:
 
 def _agrees(encoder: OnnxQueryEncoder, model, prompt_name: str | None,
             agreement: float) -> bool:
-    expected = model.encode(list(_PROBES), prompt_name=prompt_name, normalize_embeddings=True,
+    expected = model.encode(list(PROBES), prompt_name=prompt_name, normalize_embeddings=True,
                             convert_to_numpy=True, show_progress_bar=False)
     return all(float(encoder.encode(text) @ want) >= agreement
-               for text, want in zip(_PROBES, expected))
+               for text, want in zip(PROBES, expected))

@@ -44,7 +44,8 @@ class FileOutcome:
 class IngestSummary:
     outcomes: list[FileOutcome] = field(default_factory=list)
     seconds: float = 0.0
-    embed_seconds: float = 0.0
+    embed_seconds: float = 0.0  # in the model: passages, and their sentences' vectors
+    sentence_seconds: float = 0.0  # of which the sentences (ingest/sentence_vectors.py)
     chars: int = 0
 
     def count(self, status: str) -> int:
@@ -203,12 +204,14 @@ def _write(batch: list[_Prepared], kb: KnowledgeBase, summary: IngestSummary) ->
     kb.check_embedder(claim=True)  # loads the model only now: unchanged files never need it
     texts = [t for p in batch for t in p.index_texts]
     t0 = time.perf_counter()
-    vectors = kb.embedder.embed_passages(texts, kb.settings.embed_batch_size,
-                                         kb.passage_precision())
+    precision = kb.passage_precision()
+    vectors = kb.embedder.embed_passages(texts, kb.settings.embed_batch_size, precision)
     basis = basis_for(kb.embedder.name)
+    t1 = time.perf_counter()
     sentences = chunk_vectors([c.text for p in batch for c in p.chunks],
                               [p.rec.title for p in batch for _ in p.chunks],
                               kb.embedder.embed_sentences, basis) if basis else []
+    summary.sentence_seconds += time.perf_counter() - t1
     summary.embed_seconds += time.perf_counter() - t0
     recs = kb.store.begin([(p.rec, p.version, len(p.chunks)) for p in batch])
     ids = [[chunk_id(rec.doc_id, p.version, c.position) for c in p.chunks]

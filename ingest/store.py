@@ -162,7 +162,8 @@ class Store:
 
     def passage_precision(self) -> str:
         """How the store's passage vectors are computed: fp32 (sentence-transformers' exact
-        vectors; every store made before this was recorded) or int8 (the mixed int8 graph)."""
+        vectors; every store made before this was recorded), int8 (the mixed int8 graph) or
+        bf16 (OpenVINO)."""
         chunks = self.client.get_collection(CHUNKS, embedding_function=None)
         return (chunks.metadata or {}).get("passages", "fp32")
 

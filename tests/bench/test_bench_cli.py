@@ -58,6 +58,8 @@ def test_bench_ingest_prints_both_pipelines(bench_kb):
                   "embedder share of wall %", "peak RSS MB", "model load s (not in wall)"):
         ours, base = _row(out, label)[:2]
         assert _num(ours) > 0 and _num(base) > 0, label
+    assert _row(out, "passages embedded in")[0] == "bf16"  # a new store's default
+    assert 0 < _num(_row(out, "of which sentence vectors s")[0]) < _num(_row(out, "embedder s")[0])
     overhead = _row(out, "overhead vs embedder %")
     assert all(_num(c) >= 0 for c in overhead)
     reingest = _row(out, "unchanged re-ingest s")
@@ -74,6 +76,10 @@ def test_bench_query_prints_latency_per_stage(bench_kb):
         n, p50, p95, mean, top = _row(out, label)[:5]
         assert _num(n) == 2 and _num(p50) > 0 and _num(p95) >= _num(p50) > 0, label
     assert "POST /api/ask (HTTP) wall" in out or "POST /api/ask (HTTP): skipped" in out
+    n, p50 = _row(out, "query embedding alone")[:2]
+    assert _num(n) == 2 and _num(p50) > 0
+    ratio = re.search(r"POST /api/ask ÷ query embedding alone: p50 ([\d.]+)×", out)
+    assert ratio and float(ratio.group(1)) > 1  # an ask embeds the question and more
     assert "cProfile of the slowest question" in out and "cumtime" in out
 
 
@@ -121,3 +127,14 @@ def test_bench_splitter_scores_each_splitter(tmp_path, shared_corpus, shared_eva
         assert _num(r[2]) > 0 and _num(r[3]) > 0  # chunks, characters per chunk
         scores = [_num(c) for c in r[5:8] + r[9:12]]  # strict and lenient MRR, hit@1, hit@5
         assert all(0 <= s <= 1 for s in scores), r
+
+
+def test_bench_scale_charts_each_knowledge_base(bench_kb, tmp_path):
+    data, _ = bench_kb
+    png = tmp_path / "scale.png"
+    out = _run("bench", "scale", "--data", str(data), "--data", str(data), "--limit", "2",
+               "--runs", "1", "--png", str(png), "--json", str(tmp_path / "scale.json"))
+    rows = [line for line in out.splitlines() if re.match(r"^\s*[\d,]+\s+POST /api/ask", line)]
+    assert len(rows) == 2  # one per knowledge base
+    assert "query embedding alone" in out and "LangChain retriever k=5" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000

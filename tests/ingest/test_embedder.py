@@ -158,6 +158,7 @@ def test_a_knowledge_base_built_with_the_configured_model_answers_with_it(minilm
     assert [o.status for o in summary.outcomes] == ["added"]
     kb = KnowledgeBase(settings)
     assert kb.store.embedder() == str(minilm_dir.resolve())
+    assert kb.passage_precision() == "fp32"  # bf16 and int8 are the bundled model's graphs
     hits = HybridSearch(kb).search("cold storage for cherries")
     assert hits and "cold storage" in hits[0].text
     with pytest.raises(EmbedderError, match=f"ask for '{DEFAULT_IDENTITY}'"):
