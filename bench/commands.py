@@ -120,13 +120,17 @@ def ingest_command(ctx: click.Context, corpora: tuple[Path, ...], limit: int | N
 @click.option("--torch-threads", type=click.IntRange(min=1), default=None,
               help="Benchmark knob: torch threads in the measured processes (default: what "
                    "the embedder sets, one per CPU).")
+@click.option("--chroma-url", default=None, metavar="URL",
+              help="Read the store from this Chroma server (`chroma run`, 127.0.0.1 only): "
+                   "with --http, two `serve` of it are measured side by side; --data then is "
+                   "a folder for their keyword indexes and logs.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write all results as one JSON file.")
 @click.pass_context
 def query_command(ctx: click.Context, data: Path | None, sets: tuple[Path, ...],
                   runs: int | None, limit: int | None, http: bool, skip_baseline: bool,
                   baseline_from_ours: bool, profile: bool, torch_threads: int | None,
-                  json_out: Path | None):
+                  chroma_url: str | None, json_out: Path | None):
     """Answer latency (p50/p95/mean, per stage) in extractive mode, beside the baseline."""
     from bench.ingest_bench import baseline_dir
     from bench.query_bench import bench_query, report
@@ -135,7 +139,12 @@ def query_command(ctx: click.Context, data: Path | None, sets: tuple[Path, ...],
     stop_on_sigterm()
     settings = ctx.obj()
     data = (data or settings.data).resolve()
-    if not (data / "chroma").exists():
+    if chroma_url:
+        from urllib.parse import urlparse
+
+        if urlparse(chroma_url).hostname not in ("127.0.0.1", "localhost"):
+            raise click.UsageError("--chroma-url: benchmarks run against 127.0.0.1 only")
+    elif not (data / "chroma").exists():
         raise click.UsageError(f"{data} holds no knowledge base; build one with "
                                f"`cppcc-kb bench ingest --data {data}` or `cppcc-kb ingest`")
     sets = sets or tuple(s for s in DEFAULT_SETS if s.exists())
@@ -152,7 +161,7 @@ def query_command(ctx: click.Context, data: Path | None, sets: tuple[Path, ...],
     results = bench_query(data, list(sets), settings, runs=runs, limit=limit, http=http,
                           baseline=None if skip_baseline or not base.exists() else base,
                           profile=profile, torch_threads=torch_threads,
-                          echo=lambda m: click.echo(m, err=True))
+                          chroma_url=chroma_url, echo=lambda m: click.echo(m, err=True))
     click.echo(report(results))
     click.echo(f"# finished · {_machine()}")
     if json_out:

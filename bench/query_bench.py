@@ -58,7 +58,8 @@ def _settings(params: dict):
     from cppcc_kb.settings import Settings
 
     extra = {k: params[k] for k in ("embedder", "model_cache") if params.get(k)}
-    return Settings(data=Path(params["data"]), chroma_url=None, answer_mode="extractive",
+    return Settings(data=Path(params["data"]), chroma_url=params.get("chroma_url"),
+                    answer_mode="extractive",
                     log_questions=params.get("log_questions", True), **extra)
 
 
@@ -210,11 +211,17 @@ def _free_port() -> int:
 
 
 def run_http_pair(params: dict, echo=print, code: CodeSnapshot | None = None) -> tuple[dict, dict]:
-    """The same as run_http for two servers at once — the question log on and off — asked in
-    alternation (which one goes first alternates too), on one machine state."""
+    """Two API servers at once, asked in alternation (which one goes first alternates too), on
+    one machine state: the question log on and off; or, with `chroma_url`, two servers of one
+    Chroma server (each with its own data folder, so its own keyword index, derived from
+    Chroma at start, as on two machines)."""
     import httpx
 
-    variants = (("on", {**params}), ("off", {**params, "log_questions": False}))
+    if params.get("chroma_url"):
+        variants = tuple((name, {**params, "data": str(Path(params["data"]) / f"serve-{name}")})
+                         for name in ("A", "B"))
+    else:
+        variants = (("on", {**params}), ("off", {**params, "log_questions": False}))
     load_start = load_1min()
     servers, clients = {}, {}
     try:
@@ -265,7 +272,8 @@ def run_http_pair(params: dict, echo=print, code: CodeSnapshot | None = None) ->
             c.close()
         served = {name: s.stop() for name, s in servers.items()}
     load_end = load_1min()
-    out = tuple({"mode": f"http (log {name})", "cold_first_ms": round(cold.get(name, 0), 1),
+    label = "serve {} of one chroma run" if params.get("chroma_url") else "http (log {})"
+    out = tuple({"mode": label.format(name), "cold_first_ms": round(cold.get(name, 0), 1),
                  "errors": errors[name], "wall": stats(wall[name]),
                  "stages": {"server total (timings_ms)": stats(server_total[name])},
                  "peak_rss_mb": served[name]["peak_rss_mb"], "load_start": load_start,
@@ -283,12 +291,16 @@ def _post(client, q: dict):
 # ---- orchestration ---------------------------------------------------------------------------
 def bench_query(data: Path, sets: list[Path], settings, runs: int | None = None,
                 limit: int | None = None, http: bool = False, baseline: Path | None = None,
-                profile: bool = True, torch_threads: int | None = None, echo=print) -> dict:
+                profile: bool = True, torch_threads: int | None = None,
+                chroma_url: str | None = None, echo=print) -> dict:
+    """With `chroma_url`, every measured process reads the store from that Chroma server
+    (`data` then only holds their keyword indexes and logs) and the two HTTP servers are two
+    `serve` of it."""
     questions = load_questions(sets, limit)
     runs = runs or max(1, math.ceil(MIN_SAMPLES / len(questions)))
     params = {"data": str(data), "embedder": settings.embedder,
               "model_cache": str(settings.model_cache), "questions": questions, "runs": runs,
-              "profile": profile, "torch_threads": torch_threads}
+              "profile": profile, "torch_threads": torch_threads, "chroma_url": chroma_url}
     code = CodeSnapshot()
     results: dict = {"questions": len(questions), "runs": runs, "data": str(data),
                      "code": code.id}
@@ -302,7 +314,9 @@ def bench_query(data: Path, sets: list[Path], settings, runs: int | None = None,
                 echo(f"# http: skipped — {why}")
                 results["http"] = {"skipped": why}
             else:
-                echo("# http: two API servers, question log on (as served) and off, asked in "
+                echo(f"# http: two API servers of the Chroma server {chroma_url}, asked in turn"
+                     if chroma_url else
+                     "# http: two API servers, question log on (as served) and off, asked in "
                      "turn question by question, so the log's cost is not a difference of runs")
                 results["http"], results["http-nolog"] = run_http_pair(params, echo, code)
         if baseline is not None:
@@ -326,8 +340,11 @@ def report(results: dict) -> str:
                      f"{s['mean']:>10.1f}{s['max']:>10.1f}")
 
     notes = []
-    for key, title in (("in-process", "Bot.ask (in-process)"), ("http", "POST /api/ask (HTTP)"),
-                       ("http-nolog", "POST /api/ask, question log off"),
+    two = "serve" in ((results.get("http") or {}).get("mode") or "")
+    for key, title in (("in-process", "Bot.ask (in-process)"),
+                       ("http", "POST /api/ask, serve A" if two else "POST /api/ask (HTTP)"),
+                       ("http-nolog", "POST /api/ask, serve B" if two
+                        else "POST /api/ask, question log off"),
                        ("baseline", "LangChain retriever k=5")):
         r = results.get(key)
         if not r:
@@ -345,7 +362,7 @@ def report(results: dict) -> str:
                      + (f", {r['chunks']:,} chunks" if r.get("chunks") else ""))
     lines += [""] + notes
     logged, unlogged = results.get("http") or {}, results.get("http-nolog") or {}
-    if logged.get("wall") and unlogged.get("wall"):
+    if logged.get("wall") and unlogged.get("wall") and not two:
         lines.append(f"question log cost over HTTP: p50 {logged['wall']['p50'] - unlogged['wall']['p50']:+.2f} ms, "
                      f"p95 {logged['wall']['p95'] - unlogged['wall']['p95']:+.2f} ms")
     ours = results.get("in-process") or {}

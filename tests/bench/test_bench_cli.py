@@ -138,3 +138,25 @@ def test_bench_scale_charts_each_knowledge_base(bench_kb, tmp_path):
     assert len(rows) == 2  # one per knowledge base
     assert "query embedding alone" in out and "LangChain retriever k=5" in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_bench_query_two_serve_of_one_chroma_run(bench_kb, tmp_path):
+    import shutil
+
+    from tests.support.chroma import ChromaServer
+
+    shutil.copytree(bench_kb[0] / "chroma", tmp_path / "chroma" / "db")  # the store, served
+    server = ChromaServer(tmp_path / "chroma").start()
+    (tmp_path / "work").mkdir()
+    try:
+        out = _run("bench", "query", "--data", str(tmp_path / "work"), "--chroma-url",
+                   server.url, "--limit", "2", "--runs", "1", "--http", "--skip-baseline",
+                   "--no-profile")
+    finally:
+        server.stop()
+    for label in ("POST /api/ask, serve A wall", "POST /api/ask, serve B wall"):
+        n, p50 = _row(out, label)[:2]
+        assert _num(n) == 2 and _num(p50) > 0, label
+    assert "errors 0" in out and "question log cost" not in out
+    # each server derived its own keyword index from the Chroma server
+    assert {p.name for p in (tmp_path / "work").iterdir()} >= {"serve-A", "serve-B"}
