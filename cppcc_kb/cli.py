@@ -39,7 +39,19 @@ def _register() -> None:
 _register()
 
 
+def _show_build_steps() -> None:
+    """A machine's one-time model builds (ingest/build_steps.py), on stderr as they happen."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    logger = logging.getLogger("cppcc_kb.build")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def main() -> None:
+    _show_build_steps()
     try:
         code = cli.main(standalone_mode=False)
         if isinstance(code, int) and code:  # ctx.exit(n) returns n in non-standalone mode

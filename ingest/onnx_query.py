@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.build_steps import build_step
+
 log = logging.getLogger(__name__)
 QUERY_GRAPH = "onnx/query-fused.onnx"
 # CPPCC_KB_QUERY_PRECISION=int8: the fused graph in mixed int8/4-bit (ingest/query_quant.py),
@@ -127,7 +129,8 @@ def onnx_sentence_encoder(model, folder: Path, prompt_name: str | None
         graph, prefix = exported
         target = folder / SENTENCE_GRAPH
         if not target.exists():
-            _written_whole(target, lambda path: _quantize_plain(graph, path))
+            with build_step("quantizing the sentence graph to int8 (once per machine)"):
+                _written_whole(target, lambda path: _quantize_plain(graph, path))
         encoder = OnnxQueryEncoder(_session(target), model.tokenizer, prefix, SENTENCE_TOKENS,
                                  "int8-plain")
         expected = model.encode(list(PROBES), prompt_name=prompt_name,
@@ -214,7 +217,8 @@ def _export(hf, tokenizer, graph: Path) -> None:
         _trace(hf, tokenizer, path)
         _fuse(path, hf.config)
 
-    _written_whole(graph, write)
+    with build_step("exporting the model to an ONNX graph (once per machine)"):
+        _written_whole(graph, write)
     _drop_old(graph.parent.parent)
 
 
@@ -286,7 +290,8 @@ def _quantized(graph: Path, target: Path, feed) -> Path:
     if not target.exists():
         from ingest.query_quant import write_quantized
 
-        _written_whole(target, lambda path: write_quantized(graph, path, feed))
+        with build_step("building the mixed int8 question graph (once per machine)"):
+            _written_whole(target, lambda path: write_quantized(graph, path, feed))
         _drop_old(graph.parent.parent)
     return target
 

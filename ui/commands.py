@@ -27,6 +27,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None):
     from ingest.lock import serving_lease
     from ui.server import create_app
 
+    started = time.perf_counter()
     settings = ctx.obj()
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     if overrides:
@@ -59,6 +60,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None):
                    "encoder, about a minute)…", err=True)
         bot.kb.embedder.query_encoder()
         app = create_app(settings, bot)
+        click.echo(f"Ready in {time.perf_counter() - started:.0f} s.", err=True)
         click.echo(f"政协知识库问答: {'  '.join(urls)}   (API: {urls[0]}api/docs)  — Ctrl+C to "
                    "stop", err=True)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

@@ -3,6 +3,9 @@ sentence-transformers; anything unexpected leaves them on PyTorch."""
 
 from __future__ import annotations
 
+import logging
+import re
+
 import numpy as np
 import onnx
 
@@ -29,8 +32,13 @@ def test_fp32_questions_run_on_onnx_with_sentence_transformers_own_vectors():
         assert abs(float(np.linalg.norm(got)) - 1.0) < 1e-5
 
 
-def test_the_graph_is_exported_at_first_use_into_the_model_folder(embedder, tmp_path):
+def test_the_graph_is_exported_at_first_use_into_the_model_folder(embedder, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="cppcc_kb.build")
     encoder = onnx_query_encoder(embedder.model, tmp_path, "query")
+    # the one-time build is announced, then timed (the first `serve` shows both)
+    said = [r.getMessage() for r in caplog.records if r.name == "cppcc_kb.build"]
+    assert said[0] == "exporting the model to an ONNX graph (once per machine) …"
+    assert re.fullmatch(r"exporting the model .*: done in \d+\.\d s", said[1])
     assert encoder is not None and (tmp_path / QUERY_GRAPH).is_file()
     assert not list((tmp_path / "onnx").glob("*.tmp"))  # written whole, then renamed
     want = torch_vectors(embedder.model, QUESTIONS[:1])[0]
