@@ -181,13 +181,17 @@ def query_command(ctx: click.Context, data: Path | None, sets: tuple[Path, ...],
               help="Passes over the questions [default: enough for ≥200 samples].")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Only the first N questions (quick runs).")
+@click.option("--baseline-from-ours", is_flag=True,
+              help="Where DIR-langchain is absent, fill it with our chunks and their stored "
+                   "vectors (no re-embedding), so every size has the baseline beside it.")
 @click.option("--png", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("bench-scale.png"), show_default=True, help="The chart.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write all results as one JSON file.")
 @click.pass_context
 def scale_command(ctx: click.Context, datas: tuple[Path, ...], sets: tuple[Path, ...],
-                  runs: int | None, limit: int | None, png: Path, json_out: Path | None):
+                  runs: int | None, limit: int | None, baseline_from_ours: bool, png: Path,
+                  json_out: Path | None):
     """Latency and memory against corpus size: `bench query --http` per knowledge base, one PNG."""
     from bench.ingest_bench import baseline_dir
     from bench.query_bench import bench_query, report
@@ -203,6 +207,12 @@ def scale_command(ctx: click.Context, datas: tuple[Path, ...], sets: tuple[Path,
         if not (data / "chroma").exists():
             raise click.UsageError(f"{data} holds no knowledge base")
         base = baseline_dir(data)
+        if baseline_from_ours and not base.exists():
+            from bench.baseline import copy_from_ours
+
+            copied = copy_from_ours(settings.model_copy(update={"data": data,
+                                                                "chroma_url": None}), base)
+            click.echo(f"# baseline: {copied} of our chunks copied with their vectors into {base}")
         click.echo(f"# data: {data} · baseline: {base if base.exists() else 'absent'}")
         results.append(bench_query(data, list(sets), settings, runs=runs, limit=limit, http=True,
                                    baseline=base if base.exists() else None, profile=False,
