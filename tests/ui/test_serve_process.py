@@ -100,3 +100,60 @@ def test_a_server_killed_mid_upload_leaves_nothing_after_it_restarts(tmp_path):
     assert [d["source"] for d in listed] == ["cherries.txt"]  # the law is wholly absent
     clean = warm.run(["--data", data, "check"])
     assert clean.code == 0 and "OK:" in clean.stdout, clean.stdout
+
+
+def test_two_serve_of_one_chroma_run_see_each_others_writes_within_a_second(tmp_path):
+    """Staff write through one server; members asking the other see it within one second of
+    the write returning, with no error in between (issue 15: several serve, one chroma run)."""
+    from tests.support.chroma import ChromaServer
+
+    warm = warm_cli()
+    chroma = ChromaServer(tmp_path / "chroma").start()
+    token = "two-serve-test-token-8c41e7b2"
+    env = {"CPPCC_KB_CHROMA_URL": chroma.url, "CPPCC_KB_STAFF_TOKEN": token}
+    seeded = warm.run(["--data", tmp_path / "seed", "ingest",
+                       write_topic(tmp_path / "corpus", "cherries.txt", "樱桃种植")], env=env)
+    assert seeded.code == 0, seeded.stderr
+    ports = free_port(), free_port()
+    servers = [_start(warm, tmp_path / f"serve-{i}", port, env) for i, port in enumerate(ports)]
+    writer, reader = (f"http://127.0.0.1:{p}" for p in ports)
+    staff = {"Authorization": f"Bearer {token}"}
+    question = {"question": "市政协围绕氢能汽车开展专题调研走访了多少个单位？", "mode": "extractive"}
+    try:
+        def cites_new(answer) -> bool:
+            return "hydrogen.txt" in {c["source"] for c in answer.json()["citations"]}
+
+        before = httpx.post(f"{reader}/api/ask", json=question, timeout=60)
+        assert before.status_code == 200 and not cites_new(before)
+        new = write_topic(tmp_path / "more", "hydrogen.txt", "氢能汽车", seed=3)
+        added = httpx.post(f"{writer}/api/documents?wait=true", headers=staff, timeout=120,
+                           files={"files": (new.name, new.read_bytes())})
+        assert added.status_code == 200, added.text
+        returned = time.monotonic()
+        while True:  # the other server, asked until it sees the new document
+            listed = httpx.get(f"{reader}/api/documents", timeout=30)
+            answer = httpx.post(f"{reader}/api/ask", json=question, timeout=60)
+            assert listed.status_code == 200 and answer.status_code == 200, answer.text
+            seen = time.monotonic() - returned
+            if any(d["source"] == "hydrogen.txt" for d in listed.json()) and cites_new(answer):
+                break
+            assert seen < 1.0, "the other server still answers from the old state"
+        assert seen < 1.0
+        assert "15个单位" in answer.json()["answer"]
+
+        doc = next(d["doc_id"] for d in listed.json() if d["source"] == "hydrogen.txt")
+        gone = httpx.delete(f"{reader}/api/documents/{doc}", headers=staff, timeout=60)
+        assert gone.status_code == 200, gone.text
+        returned = time.monotonic()
+        while True:  # and back: a delete through the reader, seen by the writer
+            listed = httpx.get(f"{writer}/api/documents", timeout=30)
+            answer = httpx.post(f"{writer}/api/ask", json=question, timeout=60)
+            assert listed.status_code == 200 and answer.status_code == 200, answer.text
+            if all(d["source"] != "hydrogen.txt" for d in listed.json()) and \
+                    not cites_new(answer):
+                break
+            assert time.monotonic() - returned < 1.0, "the deleted document is still answered"
+    finally:
+        for server in servers:
+            server.kill()
+        chroma.stop()
