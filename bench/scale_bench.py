@@ -69,7 +69,7 @@ def plot(rows: list[dict], path: Path, title: str) -> Path:
         ax.set_xticks(xs, [f"{x:,}" for x in xs])
         ax.set_xlabel("chunks in the knowledge base")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="center right")
     lat.set_ylabel("latency, ms (extractive)")
     lat.set_ylim(bottom=0)
     mem.set_ylabel("peak RSS of the measured process, MB")

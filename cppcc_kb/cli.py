@@ -48,6 +48,7 @@ def _show_build_steps() -> None:
     logger = logging.getLogger("cppcc_kb.build")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    logger.propagate = False  # ONNX Runtime's quantizer gives the root logger a handler too
 
 
 def main() -> None:
