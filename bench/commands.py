@@ -98,18 +98,34 @@ def ingest_command(ctx: click.Context, corpora: tuple[Path, ...], limit: int | N
             tmp.cleanup()
 
 
+def _asked_questions(command):
+    """The options of the commands that ask question sets: which sets, how often, how many."""
+    for option in reversed((
+            click.option("--questions", "sets", multiple=True,
+                         type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                         help="Question set JSONL (repeatable) [default: the shared dev sets "
+                              "+ evals/sets/cppcc_dev.jsonl]."),
+            click.option("--runs", type=click.IntRange(min=1), default=None,
+                         help="Passes over the questions [default: enough for ≥200 samples]."),
+            click.option("--limit", type=click.IntRange(min=1), default=None,
+                         help="Only the first N questions (quick runs)."))):
+        command = option(command)
+    return command
+
+
+def _filled_baseline(settings, data: Path, base: Path) -> None:
+    """Fill DIR-langchain with our chunks and their stored vectors (no re-embedding)."""
+    from bench.baseline import copy_from_ours
+
+    copied = copy_from_ours(settings.model_copy(update={"data": data, "chroma_url": None}), base)
+    click.echo(f"# baseline: {copied} of our chunks copied with their vectors into {base}")
+
+
 @bench.command(name="query")
 @click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="Knowledge base to query [default: the global --data]; the "
                                  "baseline is read from DIR-langchain when present.")
-@click.option("--questions", "sets", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Question set JSONL (repeatable) [default: the shared dev sets + "
-                   "evals/sets/cppcc_dev.jsonl].")
-@click.option("--runs", type=click.IntRange(min=1), default=None,
-              help="Passes over the questions [default: enough for ≥200 samples].")
-@click.option("--limit", type=click.IntRange(min=1), default=None,
-              help="Only the first N questions (quick runs).")
+@_asked_questions
 @click.option("--http", is_flag=True, help="Also through real HTTP against the FastAPI app.")
 @click.option("--skip-baseline", is_flag=True, help="Skip the LangChain retriever timing.")
 @click.option("--baseline-from-ours", is_flag=True,
@@ -150,11 +166,7 @@ def query_command(ctx: click.Context, data: Path | None, sets: tuple[Path, ...],
     sets = sets or tuple(s for s in DEFAULT_SETS if s.exists())
     base = baseline_dir(data)
     if baseline_from_ours and not skip_baseline and not base.exists():
-        from bench.baseline import copy_from_ours
-
-        copied = copy_from_ours(settings.model_copy(update={"data": data, "chroma_url": None}),
-                                base)
-        click.echo(f"# baseline: {copied} of our chunks copied with their vectors into {base}")
+        _filled_baseline(settings, data, base)
     click.echo(f"# bench query · {_machine()}")
     click.echo(f"# data: {data} · baseline: {base if base.exists() else 'absent'} · sets: "
                f"{', '.join(s.name for s in sets)}")
@@ -173,14 +185,7 @@ def query_command(ctx: click.Context, data: Path | None, sets: tuple[Path, ...],
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Knowledge bases of growing size (repeatable), e.g. the shared corpus, ten "
                    "times it, the full scale corpus; DIR-langchain beside one adds the baseline.")
-@click.option("--questions", "sets", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Question set JSONL (repeatable) [default: the shared dev sets + "
-                   "evals/sets/cppcc_dev.jsonl].")
-@click.option("--runs", type=click.IntRange(min=1), default=None,
-              help="Passes over the questions [default: enough for ≥200 samples].")
-@click.option("--limit", type=click.IntRange(min=1), default=None,
-              help="Only the first N questions (quick runs).")
+@_asked_questions
 @click.option("--baseline-from-ours", is_flag=True,
               help="Where DIR-langchain is absent, fill it with our chunks and their stored "
                    "vectors (no re-embedding), so every size has the baseline beside it.")
@@ -208,11 +213,7 @@ def scale_command(ctx: click.Context, datas: tuple[Path, ...], sets: tuple[Path,
             raise click.UsageError(f"{data} holds no knowledge base")
         base = baseline_dir(data)
         if baseline_from_ours and not base.exists():
-            from bench.baseline import copy_from_ours
-
-            copied = copy_from_ours(settings.model_copy(update={"data": data,
-                                                                "chroma_url": None}), base)
-            click.echo(f"# baseline: {copied} of our chunks copied with their vectors into {base}")
+            _filled_baseline(settings, data, base)
         click.echo(f"# data: {data} · baseline: {base if base.exists() else 'absent'}")
         results.append(bench_query(data, list(sets), settings, runs=runs, limit=limit, http=True,
                                    baseline=base if base.exists() else None, profile=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
@@ -12,6 +13,7 @@ from cppcc_kb.settings import DEFAULT_EMBEDDER, Settings
 from ingest.build_steps import build_step
 from ingest.errors import EmbedderError
 
+log = logging.getLogger(__name__)
 _cache: dict[tuple, "Embedder"] = {}
 _models: dict[tuple[str, str], object] = {}  # one model per process, whatever the query path
 _CORES = max(1, os.cpu_count() or 1)
@@ -188,7 +190,8 @@ class _Once:
         """Whether get() gives a value (making it now if it is not made yet)."""
         try:
             return self.get() is not None
-        except EmbedderError:
+        except EmbedderError as exc:
+            log.warning("%s (new knowledge bases use the next precision instead)", exc)
             return False
 
     def get(self):
