@@ -53,8 +53,8 @@ class Embedder:
         int8 exist for the bundled model only (their graphs); anything else is fp32."""
         if wanted == "bf16" and self._passage_encoder.can_make():
             return "bf16"
-        if wanted in ("bf16", "int8") and (self.query_encoder() is not None
-                                           and self.query_encoder().precision == "int8"):
+        query = self.query_encoder() if wanted in ("bf16", "int8") else None
+        if query is not None and query.precision == "int8":
             return "int8"
         return "fp32"
 

@@ -3,10 +3,11 @@
 An ingest is a long run of short texts in batches, all in the model. Measured on this project's
 2-core machine (AVX-512 with BF16; e5-small, the shared corpus's 903 chunks, length-sorted
 batches of 16): sentence-transformers fp32 26.9 chunks/s, the mixed int8 ONNX graph 47.5/s
-(cosine to the exact vectors >= 0.9997), OpenVINO bf16 62-64/s (cosine >= 0.99999); sentences
-(~41 tokens) 146/s on the plain int8 graph, 155-168/s here — but the sentences' vectors are a
-fitted model's features and stay on the graph it was fitted with (ingest/embedder.py). bf16 keeps fp32's exponent and
-rounds only the mantissa, so the vectors stay almost exact where int8 loses a little. On a CPU
+(cosine to the exact vectors >= 0.9997), OpenVINO bf16 62-64/s (cosine >= 0.99999). Sentences
+(~41 tokens) would run 155-168/s here against 146/s on the plain int8 graph, but their vectors
+are a fitted model's features and stay on the graph it was fitted with (ingest/embedder.py).
+bf16 keeps fp32's exponent and rounds only the mantissa, so the vectors stay almost exact
+where int8 loses a little. On a CPU
 without bf16 arithmetic OpenVINO computes the same graph in fp32 (the vectors are then the
 exact ones, the speed that of fp32: ~34/s here).
 
@@ -46,7 +47,8 @@ class OpenVinoEncoder:
         out = np.zeros((len(texts), 0), dtype=np.float32)
         if not texts:
             return out
-        found: dict[int, tuple[list[int], np.ndarray]] = {}
+        pending: dict[int, tuple[list[int], np.ndarray]] = {}  # batch key -> rows, mask
+        found: dict[int, tuple[list[int], np.ndarray]] = {}  # batch key -> rows, vectors
 
         def done(request, key):
             rows, mask = pending.pop(key)
@@ -55,7 +57,6 @@ class OpenVinoEncoder:
         with self._lock:
             queue = ov.AsyncInferQueue(self.compiled, self.requests)
             queue.set_callback(done)
-            pending: dict[int, tuple[list[int], np.ndarray]] = {}
             for key, (rows, feed) in enumerate(length_batches(
                     self.tokenizer, texts, prefix, batch, self.max_length)):
                 pending[key] = (rows, feed["attention_mask"])
