@@ -4,13 +4,14 @@
         [--out bot/answering/model.json] [--report evals/fit_report.json] [--folds 5]
         [--limit N] [--balance B]
 
-The shipped model.json, from a clean checkout (knowledge bases first, ~15 minutes on 2 cores):
+The shipped model.json, from a clean checkout (knowledge bases first, ~15 minutes on 2 cores;
+the fit itself ~4 minutes):
 
     cppcc-kb --data kbs/cmrc ingest ../shared/qa/cmrc2018/docs
     cppcc-kb --data kbs/corpus ingest ../shared/corpus
     python -m evals.heldout ../shared/scale/laws ../shared/evals/scale_dev.jsonl > laws.txt
     cppcc-kb --data kbs/laws ingest ../shared/corpus $(cat laws.txt)
-    python -m evals.fit_answerer --limit 200 --balance 1 \
+    python -m evals.fit_answerer \
         --set kbs/cmrc ../shared/qa/cmrc2018/questions.jsonl \
         --set kbs/corpus ../shared/evals/policy_dev.jsonl \
         --set kbs/corpus ../shared/evals/seed_dev.jsonl \
@@ -35,19 +36,20 @@ follow from a hash of its file name. For fold f:
    model, and graded by evals/metrics.py.
 
 The figures reported are those of step 5, per set, per fold and pooled. The model written to
---out is fitted on every fold, its threshold chosen on all held-out judgements. LightGBM runs
-in its deterministic mode (fixed seeds, two threads), and one process gives the same features
-for the same questions every time; two processes do not quite: about one question in 60
-retrieves a different passage set (measured 2026-12-03: query vectors and keyword lists are
-identical, Chroma's approximate HNSW neighbours are not), which moves the trees and the
-threshold (0.42 and 0.61 in two runs). Refits differ by a few points on the small sets:
-compare variants over several runs until dense retrieval is made exact or stable.
+--out is fitted on every fold, its thresholds chosen on all held-out judgements (one for laws,
+one for every other document: `GENRES`). The run is deterministic: LightGBM in its
+deterministic mode (fixed seeds, two threads), the thresholds' bootstrap seeded, and dense
+retrieval an exact scan of every chunk's vector (`HybridSearch.exact`) — Chroma's approximate
+HNSW neighbours differ from process to process (17-31 of 300 CMRC questions' top 50, measured
+2026-12-06), which had moved refits by several points on the small sets. Two runs of the same
+code give the same figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -57,7 +59,7 @@ import numpy as np
 
 from bot.answering.decision import JUDGE_FEATURES, decide
 from bot.answering.evidence import FEATURES
-from bot.answering.model import MODEL_FILE, AnswerModel, Scorer, trees_from_lightgbm
+from bot.answering.model import MODEL_FILE, AnswerModel, Scorer, genre, trees_from_lightgbm
 from evals.heldout import FOLDS, doc_ids_named, held_out_set
 from evals.metrics import answer_correct, grade, summarize
 from evals.sets import Question, load_set
@@ -65,18 +67,23 @@ from evals.sets import Question, load_set
 SEED = 7
 # How far each knowledge base is weighed to the same total: 0 = every question counts alike,
 # 1 = every KB counts alike (CMRC's Wikipedia, the bundled corpus, the law subset a third each).
-# Measured held out, 5 folds, --limit 200 (1,000 CMRC, 85 cppcc_dev, 70 scale_dev, 18 policy,
-# 10 seed questions), smoothed threshold — accuracy CMRC / cppcc / scale / policy / seed:
-#   0: 0.839 / 0.815 / 0.625 / 0.64 / 0.75     1: 0.821 / 0.785 / 0.675 / 0.64 / 0.50
-# within the noise of these sets (a near-identical refit moves cppcc_dev by ±0.04); the
-# model fitted on everything reads the product's own sets (the dev gates) only with 1, since
-# with 0 a thousand encyclopedia questions set the judge's idea of a sure answer. So 1.
+# Measured held out, 5 folds, every question (3,673 CMRC, 85 cppcc_dev, 70 scale_dev, 18
+# policy, 10 seed), 128-dimensional sentence basis, a threshold of its own for laws
+# (`GENRES`) — accuracy CMRC / cppcc / scale, abstain P/R CMRC:
+#   1:   0.830 / 0.892 / 0.725, 0.82/0.85   (thresholds by fold 0.21-0.43)
+#   0.5: 0.832 / 0.877 / 0.800, 0.83/0.91   (thresholds by fold 0.28-0.44)
+# With 1, a hundred questions on one news report and a few laws set the judge's threshold
+# for every document, and it swung from fold to fold; with 0.5 (CMRC ~3/4 of the weight) it
+# is steady, and laws get their own threshold anyway. So 0.5. (Earlier, with the 64-d basis
+# and one threshold, 0 and 1 were within noise.)
 # Measured and rejected (held out, worse): the answering document's kind as judge features
 # (cppcc 0.65, seed 0.13: one news report makes the "news" rows); weighing CMRC rows by a
 # domain classifier's odds (CMRC 0.78, cppcc 0.69); judging without the absolute lexical
 # features (within noise, CMRC 0.808); "a year's count with only verbs besides asks the total"
-# (all sets 0.02-0.05 lower); dropping list leads as candidates (CMRC 0.805, cppcc 0.72).
-KB_BALANCE = 1.0
+# (all sets 0.02-0.05 lower); dropping list leads as candidates (CMRC 0.805, cppcc 0.72);
+# smoothing the law threshold's utility curve twice as wide (law thresholds collapse to the
+# overall one, scale_dev 0.75 against 0.85).
+KB_BALANCE = 0.5
 _SELECTOR = dict(objective="lambdarank", n_estimators=160, learning_rate=0.05, num_leaves=15,
                  min_child_samples=20, subsample=1.0, colsample_bytree=1.0, reg_lambda=1.0,
                  lambdarank_truncation_level=10)
@@ -137,6 +144,7 @@ def collect(kb_dir: Path, set_path: Path, folds: int, log, limit: int = 0
         tests[fold] = test
         view = WithoutDocuments(kb, doc_ids_named(records, test.hidden))
         bot = Bot(settings, kb=view, model=_placeholder_model())
+        bot.search.exact = True  # the same neighbours in every run (bot/retrieval.py)
         for q in test.questions:
             turn = bot.analyse(q.question, q.history)
             items.append(Item(set_path.name, str(kb_dir), fold, q, bot, turn, _labels(q, bot, turn)))
@@ -227,14 +235,15 @@ def _placeholder_model() -> AnswerModel:
                                     weights=np.zeros(len(JUDGE_FEATURES))), 0.0, {})
 
 
-def judged(items: list[Item], selector: Scorer) -> tuple[list[Item], np.ndarray, np.ndarray]:
-    """The items the judge rules on (not refused by a hard check) with their judge rows and
-    whether the answer the decision would show is right."""
+def judged(items: list[Item], selector: Scorer
+           ) -> tuple[list[Item], np.ndarray, np.ndarray, list[str]]:
+    """The items the judge rules on (not refused by a hard check) with their judge rows,
+    whether the answer the decision would show is right, and the genre of its document."""
     from bot.citations import build_citations
     from bot.grounding import Grounding
 
     model = AnswerModel(selector, _placeholder_model().judge, -1.0, {})  # never unsure
-    kept, rows, right = [], [], []
+    kept, rows, right, genres = [], [], [], []
     for it in items:
         facts, ground = it.bot._facts(it.bot.kb.records()), Grounding(it.bot.kb, it.bot.kb.records())
         d = decide(it.turn.info, it.turn.evidence, model, facts, ground.doc_text)
@@ -244,27 +253,66 @@ def judged(items: list[Item], selector: Scorer) -> tuple[list[Item], np.ndarray,
         kept.append(it)
         rows.append(d.judged)
         right.append(bool(it.question.answers) and answer_correct(it.question, text))
-    return kept, np.array(rows), np.array(right, dtype=bool)
+        doc = facts.get(d.picks[0].source.doc_id)
+        genres.append(genre(doc.kind if doc else ""))
+    return kept, np.array(rows), np.array(right, dtype=bool), genres
+
+
+BOOTSTRAPS = 50  # resamples of the judgements a threshold is read from
+# A threshold whose utility is within this share of the judgements of the best one is as good:
+# the lowest such is taken. Measured on one fit's held-out judgements (2026-12-06), the laws'
+# threshold read from each four folds of five: 0.11-0.175 with this rule, 0.175-0.55 with
+# "within 0.5 % of the best utility" (its best points sit on a plateau from 0.15 to 0.6).
+TOLERANCE = 0.02
 
 
 def best_threshold(probs: np.ndarray, right: np.ndarray, answerable: np.ndarray,
                    weights: np.ndarray) -> float:
     """The threshold with the best utility: a right answer or refusal +1, a wrong answer -1,
-    each question weighed so that every knowledge base counts the same."""
+    each question weighed by its knowledge base (`kb_weights`). The curve is flat and jagged
+    at its top, and on a hundred-odd judgements its best point jumps between distant
+    thresholds from one refit to the next (0.14 and 0.38 for laws, measured): the threshold
+    is the median of the best points of `BOOTSTRAPS` resamples (seeded), each read smoothed
+    over ±0.05 and, of the thresholds within `TOLERANCE` of the best, the lowest — refusing
+    a question the documents answer is a failure too."""
     grid = np.linspace(0.05, 0.95, 91)
+    shown = probs[None, :] >= grid[:, None]
+    gain = np.where(shown, np.where(right, 1, -1), np.where(answerable, 0, 1))  # grid × rows
+    rng = np.random.default_rng(SEED)
+    picks = []
+    for b in range(BOOTSTRAPS):
+        counts = np.bincount(rng.integers(0, len(probs), len(probs)), minlength=len(probs)) \
+            if b else np.ones(len(probs))
+        raw = gain @ (weights * counts)
+        smooth = np.convolve(np.pad(raw, 5, mode="edge"), np.ones(11) / 11, mode="valid")
+        near = smooth >= smooth.max() - TOLERANCE * np.sum(weights * counts)
+        picks.append(grid[np.argmax(near)])
+    return float(np.median(picks))
 
-    def utility(t: float) -> float:
-        shown = probs >= t
-        gain = np.where(shown, np.where(right, 1, -1), np.where(answerable, 0, 1))
-        return float(np.sum(weights * gain))
 
-    # The curve is flat and jagged at its top (a few hundred judgements): read it smoothed over
-    # ±0.05, and of the thresholds within 0.5 % of the best take the lowest — refusing a
-    # question the documents answer is a failure too.
-    raw = np.array([utility(t) for t in grid])
-    smooth = np.convolve(np.pad(raw, 5, mode="edge"), np.ones(11) / 11, mode="valid")
-    near = smooth >= smooth.max() - 0.005 * abs(smooth.max())
-    return float(grid[np.argmax(near)])
+# A genre gets its own threshold when the fit holds at least this many of its judgements.
+GENRE_MIN_ROWS = 60
+# Which genres get their own threshold ("" = none: one threshold for every document).
+GENRES = ("law",)
+
+
+def genre_thresholds(probs: np.ndarray, data: list[tuple]) -> tuple[float, tuple]:
+    """One threshold over every judgement, and one per genre (`GENRES`) with enough of them:
+    `data` is judged()'s (items, rows, right, genres) per fold, `probs` their held-out
+    probabilities in the same order."""
+    items = [it for d in data for it in d[0]]
+    right = np.concatenate([d[2] for d in data])
+    genres = np.array([g for d in data for g in d[3]])
+    answerable = np.array([bool(it.question.answers) for it in items])
+    weights = kb_weights(items)
+    overall = best_threshold(probs, right, answerable, weights)
+    own = []
+    for name in GENRES:
+        mask = genres == name
+        if mask.sum() >= GENRE_MIN_ROWS:
+            own.append((name, best_threshold(probs[mask], right[mask], answerable[mask],
+                                             weights[mask])))
+    return overall, tuple(own)
 
 
 # ---- the run -------------------------------------------------------------------------------------
@@ -288,18 +336,16 @@ def run(sets: list[tuple[Path, Path]], folds: int, out: Path | None, report: Pat
         weights = kb_weights([it for g in range(folds) if g != f for it in judge_data[g][0]])
         judges[f] = fit_judge(rows, right, weights)
         oof[f] = 1 / (1 + np.exp(-judges[f].raw(judge_data[f][1])))
+    by_genre = {}
     for f in range(folds):
         others = [g for g in range(folds) if g != f]
-        thresholds[f] = best_threshold(
+        thresholds[f], by_genre[f] = genre_thresholds(
             np.concatenate([oof[g] for g in others]),
-            np.concatenate([judge_data[g][2] for g in others]),
-            np.concatenate([[bool(it.question.answers) for it in judge_data[g][0]]
-                            for g in others]),
-            kb_weights([it for g in others for it in judge_data[g][0]]))
+            [judge_data[g] for g in others])
     log(f"fitted {folds} folds in {time.time() - started:.0f} s; thresholds "
-        + ", ".join(f"{thresholds[f]:.2f}" for f in range(folds)))
+        + ", ".join(f"{thresholds[f]:.2f} {dict(by_genre[f])}" for f in range(folds)))
 
-    held_out = evaluate(items, tests, selectors, judges, thresholds, folds, log)
+    held_out = evaluate(items, tests, selectors, judges, thresholds, by_genre, folds, log)
     all_probs = np.concatenate([oof[f] for f in range(folds)])
     all_right = np.concatenate([judge_data[f][2] for f in range(folds)])
     all_answerable = np.concatenate([[bool(it.question.answers) for it in judge_data[f][0]]
@@ -307,16 +353,22 @@ def run(sets: list[tuple[Path, Path]], folds: int, out: Path | None, report: Pat
     final_selector = fit_selector(items)
     final_judge = fit_judge(np.concatenate([judge_data[f][1] for f in range(folds)]), all_right,
                             kb_weights([it for f in range(folds) for it in judge_data[f][0]]))
-    threshold = best_threshold(all_probs, all_right, all_answerable,
-                               kb_weights([it for f in range(folds) for it in judge_data[f][0]]))
+    threshold, final_by_genre = genre_thresholds(all_probs, [judge_data[f] for f in range(folds)])
+    if os.environ.get("CPPCC_KB_FIT_DUMP"):  # the held-out judgements, to study thresholds
+        np.savez(os.environ["CPPCC_KB_FIT_DUMP"], probs=all_probs, right=all_right,
+                 answerable=all_answerable,
+                 genres=np.array([g for f in range(folds) for g in judge_data[f][3]]),
+                 folds=np.concatenate([[f] * len(judge_data[f][3]) for f in range(folds)]),
+                 kbs=np.array([it.kb for f in range(folds) for it in judge_data[f][0]]))
     about = {"fitted_by": "python -m evals.fit_answerer", "folds": folds, "seed": SEED,
              "limit": limit, "balance": KB_BALANCE, "judge": JUDGE_KIND,
              "sets": [{"kb": str(k), "set": str(s)} for k, s in sets],
              "questions": len(items), "threshold_by_fold": thresholds,
+             "genre_thresholds_by_fold": {f: dict(by_genre[f]) for f in range(folds)},
              "held_out": held_out, "calibration": calibration(all_probs, all_right),
              "selector_gain": _gains(items, final_selector),
              "seconds": round(time.time() - started)}
-    model = AnswerModel(final_selector, final_judge, threshold, about)
+    model = AnswerModel(final_selector, final_judge, threshold, about, final_by_genre)
     if out:
         model.save(out)
         log(f"wrote {out} (threshold {threshold:.2f})")
@@ -326,7 +378,7 @@ def run(sets: list[tuple[Path, Path]], folds: int, out: Path | None, report: Pat
     return about
 
 
-def evaluate(items, tests, selectors, judges, thresholds, folds, log) -> dict:
+def evaluate(items, tests, selectors, judges, thresholds, by_genre, folds, log) -> dict:
     """Each fold's test asked end to end with that fold's model: metrics per set and fold."""
     out = {}
     for set_name, (kb_dir, by_fold) in tests.items():
@@ -336,7 +388,7 @@ def evaluate(items, tests, selectors, judges, thresholds, folds, log) -> dict:
             if not fold_items:
                 continue
             bot = fold_items[0].bot
-            bot.model = AnswerModel(selectors[f], judges[f], thresholds[f], {})
+            bot.model = AnswerModel(selectors[f], judges[f], thresholds[f], {}, by_genre[f])
             graded = []
             for it in fold_items:
                 t = time.perf_counter()

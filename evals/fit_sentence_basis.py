@@ -1,6 +1,6 @@
-"""Fit the 64-dimensional basis sentence vectors are stored in (ingest/sentence_vectors.py).
+"""Fit the 128-dimensional basis sentence vectors are stored in (ingest/sentence_vectors.py).
 
-    python -m evals.fit_sentence_basis FOLDER... [--per-file 4] [--dim 64] [--out PATH]
+    python -m evals.fit_sentence_basis FOLDER... [--per-file 4] [--dim 128] [--out PATH]
 
 The basis is the principal components of e5 vectors of "title：sentence" for a sample of the
 sentences of the documents in FOLDER... (the project uses ../shared/qa/cmrc2018/docs and
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="+", type=Path)
     parser.add_argument("--per-file", type=int, default=4)
-    parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--out", type=Path, default=BASIS_FILE)
     args = parser.parse_args(argv)
     inputs = sample_inputs(args.folders, args.per_file)

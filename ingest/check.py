@@ -5,10 +5,12 @@ Read under the ingest lock (no write is half-way while we look). Problems found:
 - orphan chunks (no committed record owns their document and version);
 - a committed document whose chunks are not all there;
 - the keyword index out of step with the committed versions;
-- leftover upload folders of a killed server.
+- leftover upload folders of a killed server;
+- sentence vectors in another basis than this version's (a store built before the basis
+  changed: the answerer then reads those passages without sentence similarity).
 `--repair` sweeps the first two (`Store.recover`), re-indexes documents with missing chunks
-from the text the store keeps, rebuilds the keyword index, removes the leftovers, and checks
-again.
+or old sentence vectors from the text the store keeps, rebuilds the keyword index, removes
+the leftovers, and checks again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from cppcc_kb.settings import Settings
 from ingest.keyword_index import KeywordIndex
 from ingest.lock import ingest_lock
+from ingest.sentence_vectors import BASIS_KEY, basis_for
 from ingest.store import Store
 
 
@@ -32,12 +35,13 @@ class CheckReport:
     short: tuple[str, ...] = ()  # committed doc ids with fewer chunks than recorded
     keywords_stale: tuple[str, ...] = ()  # doc ids the keyword index has at another version
     leftovers: tuple[str, ...] = ()  # upload folders left by a killed server
+    old_sentences: tuple[str, ...] = ()  # doc ids whose sentence vectors are in another basis
     repaired: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def ok(self) -> bool:
         return not (self.pending or self.orphans or self.short or self.keywords_stale
-                    or self.leftovers)
+                    or self.leftovers or self.old_sentences)
 
     def lines(self) -> list[str]:
         out = [f"{self.documents} documents, {self.chunks} chunks"]
@@ -52,6 +56,9 @@ class CheckReport:
             out.append(f"keyword index out of step for {len(self.keywords_stale)} document(s)")
         if self.leftovers:
             out.append(f"{len(self.leftovers)} leftover upload folder(s)")
+        if self.old_sentences:
+            out.append(f"{len(self.old_sentences)} document(s) with sentence vectors from an "
+                       "older version (answers read them less well; --repair re-indexes them)")
         return out
 
 
@@ -69,12 +76,15 @@ def _inspect(settings: Settings) -> CheckReport:
     store = Store(settings)
     records = store.records(committed_only=False)
     committed = {r.doc_id: r for r in records if r.version}
-    owned, orphans, total = Counter(), 0, 0
+    basis = basis_for(store.embedder() or "")
+    owned, orphans, total, old = Counter(), 0, 0, set()
     for _, meta in store.iter_chunk_meta():
         total += 1
         rec = committed.get(meta["doc_id"])
         if rec is not None and rec.version == meta["version"]:
             owned[rec.doc_id] += 1
+            if basis is not None and meta.get(BASIS_KEY) != basis.tag:
+                old.add(rec.doc_id)
         else:
             orphans += 1
     index = KeywordIndex.load(settings.index_dir)
@@ -87,7 +97,8 @@ def _inspect(settings: Settings) -> CheckReport:
         keywords_stale=tuple(sorted(
             {d for d, r in committed.items() if index.versions.get(d) != r.version}
             | {d for d in index.versions if d not in committed})),
-        leftovers=tuple(sorted(p.name for p in uploads.iterdir())) if uploads.is_dir() else ())
+        leftovers=tuple(sorted(p.name for p in uploads.iterdir())) if uploads.is_dir() else (),
+        old_sentences=tuple(sorted(old)))
 
 
 def _repair(settings: Settings, report: CheckReport) -> list[str]:
@@ -100,10 +111,11 @@ def _repair(settings: Settings, report: CheckReport) -> list[str]:
     if report.pending or report.orphans:
         kb.store.recover()
         done.append("swept unfinished ingests and orphan chunks")
-    if report.short:
+    again = set(report.short) | set(report.old_sentences)
+    if again:
         records = kb.store.records()
-        reindex_records([r for r in records if r.doc_id in report.short], kb)
-        done.append(f"re-indexed {len(report.short)} document(s) from their stored text")
+        reindex_records([r for r in records if r.doc_id in again], kb)
+        done.append(f"re-indexed {len(again)} document(s) from their stored text")
     kb.refresh_keywords()
     if report.keywords_stale:
         done.append("rebuilt the keyword index")

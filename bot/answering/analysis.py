@@ -121,6 +121,10 @@ def _complete(q: Analysis, prev: Analysis) -> Analysis:
                     focus_is_noun=q.focus_is_noun if q.focus else prev.focus_is_noun,
                     stated=q.stated or prev.stated)
         inherited = ()
+    if short_what and not q.focus and q.terms and not q.years:
+        # Only a new thing ('那协商呢？' after '…提案数量是多少？'): the earlier question asked
+        # of it, so it is what the answer must name and count.
+        q = replace(q, focus=q.terms, focus_is_noun=True)
     return replace(
         q, kind=prev.kind if short_what else q.kind,
         unit=q.unit or (prev.unit if short_what else ""),

@@ -13,12 +13,20 @@ from bot.figures import find_figures
 
 _CN_DIGITS = "〇○零一二三四五六七八九"
 _CN_SMALL = "一二三四五六七八九十"
-_DATE = re.compile(rf"((?:19|20)\d{{2}}|[{_CN_DIGITS}]{{4}})年\s*(\d{{1,2}}|[{_CN_SMALL}]{{1,3}})月"
+# A year is any three- or four-digit one (天启五年（1625年）, 公元571年), not only 19xx/20xx.
+_Y = rf"(?:\d{{3,4}}|[{_CN_DIGITS}]{{4}})"
+_DATE = re.compile(rf"({_Y})年\s*(\d{{1,2}}|[{_CN_SMALL}]{{1,3}})月"
                    rf"((\d{{1,2}}|[{_CN_SMALL}]{{1,3}})日)?|(\d{{1,2}}|[{_CN_SMALL}]{{1,3}})月"
                    rf"(\d{{1,2}}|[{_CN_SMALL}]{{1,3}})日")
-_YEAR = re.compile(r"(?:19|20)\d{2}年|[一二][〇○零一二三四五六七八九]{3}年")
-_DURATION_UNIT = re.compile(r"^\s*(?:个)?(?:工作日|小时|分钟|日|天|个月|月|年|周)")
-_ARTICLE = re.compile(r"第[一二三四五六七八九十百零〇\d]+[条款号届次项]")
+_YEAR = re.compile(rf"(?<![\d.]){_Y}\s*年|[一二][{_CN_DIGITS}]{{3}}年")
+# 'When' is also answered by a month (花期3－4月), a decade or a century (60年代, 19世纪).
+_WHEN = re.compile(rf"(?<![\d.])\d{{1,2}}\s*月|[{_CN_SMALL}]{{1,3}}月|\d+\s*(?:年代|世纪)|"
+                   rf"[{_CN_SMALL}]+(?:年代|世纪)")
+# How long: a time (three months, 30秒) or, for 多长, a length (1,980米, 65-70厘米).
+_DURATION_UNIT = re.compile(r"^\s*(?:个)?(?:工作日|小时|分钟|秒|日|天|个月|月|年|周|星期|"
+                            r"米|公里|千米|厘米|公分|毫米|公尺|英尺|英里|英寸)")
+# An ordinal: 第十二条 in a law, 第二代 or 第十八张 anywhere.
+_ARTICLE = re.compile(r"第[一二三四五六七八九十百零〇\d]+[^\s，,。；;、\d]")
 _SKIP_AFTER_FIGURE = "余多个近约"
 
 
@@ -81,7 +89,7 @@ def fits_kind(text: str, kind: str) -> bool:
         return any(_DURATION_UNIT.match(text[e:e + 4].lstrip(_SKIP_AFTER_FIGURE))
                    for _, e in counts(text))
     if kind == "date":
-        return bool(_DATE.search(text))
+        return bool(_DATE.search(text) or _YEAR.search(text) or _WHEN.search(text))
     if kind == "year":
         return bool(_YEAR.search(text))
     if kind == "ratio":

@@ -99,8 +99,6 @@ def test_ask_answers_with_a_citation_holding_the_figure(api):
     assert "retrieved" not in answer
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: a who-question whose role (秘书长) no passage "
-                   "names is answered with a sentence naming no one (seed_dev's gate, see evals/gate.py)")
 def test_near_miss_abstains(api):
     answer = ask(api, "淄博市政协秘书长是谁？")
     assert answer["abstained"] is True

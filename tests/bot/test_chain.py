@@ -130,13 +130,20 @@ def test_the_years_total_of_proposals_is_the_answer_not_a_subset(ask):
     ("济南市政协2025年收到多少件提案？", "济南"),  # the report is about 淄博
     ("淄博市政协2024年开展了多少场次协商？", "2024"),  # the report is about 2025
     ("国旗法2009年版本规定国旗的通用尺度有几种？", "2009"),  # only the 2020 version is held
-    ("淄博市政协2025年有多少名委员工作室？", "名"),  # 44家 is not a count of 名
     ("淄博市政协2025年召开了几次全体会议？", "全体会议"),  # the report never mentions it
 ])
 def test_a_near_miss_abstains_and_says_why(question, why, ask):
     answer = ask(question)
     assert_abstains(answer, why)
     assert answer.verified  # an abstention claims nothing
+
+
+def test_a_count_in_another_unit_is_no_answer(ask):
+    """44家 is not a count of 名: the best sentence counting in 名 (62名…委员) is weighed
+    instead, and it is about other members — refused either way."""
+    answer = ask("淄博市政协2025年有多少名委员工作室？")
+    assert answer.abstained and answer.citations == []
+    assert answer.reason in ("wrong_unit", "low_confidence")
 
 
 def test_the_near_miss_does_not_leak_the_other_bodys_figure(ask):

@@ -187,3 +187,22 @@ def test_a_prefetched_question_is_searched_with_its_own_vector(corpus_bot):
     assert [p.chunk_id for p in prefetched] == [p.chunk_id for p in plain]
     assert question not in search._pending  # used once, then gone
     assert [p.chunk_id for p in search.search(other, 8)][:3] != [p.chunk_id for p in plain][:3]
+
+
+def test_exact_dense_search_ranks_every_chunk_by_its_stored_vector(corpus_bot):
+    """For fitting the answerer: the dense list by a scan of every committed chunk (Chroma's
+    HNSW neighbours past the first few differ between processes), the same each time, and a
+    filter keeps only its documents."""
+    import numpy as np
+
+    from bot.retrieval import HybridSearch, current_chunk_ids
+
+    kb = corpus_bot.kb
+    exact = HybridSearch(kb, exact=True)
+    vector = kb.embedder.embed_query("国歌应当在哪些场合奏唱")
+    records = kb.records()
+    ids, vectors = kb.store.embeddings(current_chunk_ids(kb.keywords, set(records), records))
+    expected = [ids[i] for i in np.argsort(-(vectors @ vector), kind="stable")[:40]]
+    assert exact._dense(vector, None, records) == expected == exact._dense(vector, None, records)
+    flag = doc_id_titled(corpus_bot, "中华人民共和国国旗法")
+    assert {c.split(":")[0] for c in exact._dense(vector, {flag}, records)} == {flag}

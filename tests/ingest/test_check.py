@@ -47,3 +47,23 @@ def test_the_check_command_exits_1_on_a_problem_and_0_once_repaired(corpus_setti
     assert fixed.code == 0 and "repaired" in fixed.stdout and "OK:" in fixed.stdout
     ask = warm.run(["--data", corpus_settings.data, "ask", "淄博有多少家“政协委员工作室”？"])
     assert ask.code == 0 and "44" in ask.stdout
+
+
+def test_sentence_vectors_of_an_older_basis_are_found_and_re_made(corpus_settings):
+    """A store built before the sentence basis changed: its passages' sentence vectors are not
+    comparable with the questions' any more. check names the documents; --repair re-indexes
+    them from their stored text, in this version's basis."""
+    from ingest.sentence_vectors import BASIS_KEY, shipped_basis
+
+    store = Store(corpus_settings)
+    doc_id = next(r.doc_id for r in store.records() if r.kind == "news")
+    got = store.chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
+    store.chunks.update(ids=got["ids"], metadatas=[{**m, BASIS_KEY: "0ldbasis00"}
+                                                   for m in got["metadatas"]])
+    found = check(corpus_settings)
+    assert not found.ok and found.old_sentences == (doc_id,)
+    assert any("sentence vectors" in line for line in found.lines())
+    fixed = check(corpus_settings, repair=True)
+    assert fixed.ok, fixed.lines()
+    metas = Store(corpus_settings).chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
+    assert {m[BASIS_KEY] for m in metas["metadatas"]} == {shipped_basis().tag}

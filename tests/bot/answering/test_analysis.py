@@ -193,6 +193,13 @@ def test_followup_inherits_kind_names_and_topic_but_keeps_its_own_year():
     assert "2025" not in q.terms
 
 
+def test_a_followup_naming_only_a_new_thing_asks_the_earlier_question_of_it():
+    q = analyze("那协商呢？", ["2025年淄博市政协全年提案数量是多少？"])
+    assert q.followup and q.kind == "count" and q.focus == ("协商",) and q.focus_is_noun
+    year = analyze("那2024年呢？", ["2025年淄博市政协全年提案数量是多少？"])
+    assert year.focus == ("提案",)  # a new year only: the earlier thing is still what is asked
+
+
 def test_followup_with_its_own_question_keeps_its_kind_and_unit():
     q = analyze("那协商开展了多少场次？", [PROPOSALS])
     assert (q.kind, q.unit) == ("count", "场次")

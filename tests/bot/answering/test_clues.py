@@ -106,6 +106,18 @@ def test_a_unit_after_a_year_is_not_a_count_of_that_unit():
     ("frequency", "国旗应当每日升挂", True),
     ("frequency", "国旗应当升挂", False),
     ("article", "依照本法第十六条的规定", True),
+    # any year, month, decade, extent or ordinal, not only those of a law's text
+    ("year", "天启五年（1625年）进士，任知县", True),
+    ("year", "太建三年（公元571年），拜为尚书左仆射", True),
+    ("year", "他在五年后离任", False),
+    ("date", "于1847年－1850年间在香港岛首次发现", True),
+    ("date", "花期3－4月，果期7－12月", True),
+    ("date", "香港于60年代已经从迪士尼引入动画", True),
+    ("duration", "录制时间长达30秒之久", True),
+    ("duration", "主跑道是08/26，长1,980米", True),
+    ("article", "是北京地铁10号线的第二代站房", True),
+    ("article", "Kellylicious是陈慧琳的第十八张个人粤语大碟", True),
+    ("article", "本条规定适用于全体人员", False),
     ("what", "任何句子", True),
     ("yesno", "任何句子", True),
 ])

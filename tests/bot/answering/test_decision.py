@@ -9,6 +9,7 @@ from bot.answering.decision import (DocFacts, document_not_in_kb, national_vs_lo
                                     only_stated, other_body, place_missing, rule_from_news,
                                     trim, wrong_unit, year_or_version_missing)
 from bot.answering.evidence import FEATURES, Candidate, Source
+from bot.answering.model import AnswerModel, Scorer, genre
 from bot.answering.reasons import HARD, Reason, render
 from bot.retrieval import Passage
 
@@ -128,6 +129,20 @@ def test_only_the_questions_own_figure_is_no_answer():
     assert check(only_stated, q, [pick("特色活动452场次，其中法律援助60场")]) is None
 
 
+def test_a_count_asked_in_a_unit_is_answered_by_the_best_sentence_in_reach_that_counts_in_it():
+    from bot.answering.decision import in_asked_unit
+
+    q = analyze("开展了多少场次协商？")
+    best, counted, far = (pick("在助力全市高质量发展中展示新担当。"), pick(OPENING),
+                          pick("开展特色活动452场次"))
+    scores = {id(best): 2.0, id(counted): 0.5, id(far): -2.0}
+    assert in_asked_unit(q, [best, counted, far], scores, best) is counted
+    scores[id(counted)] = -1.5  # out of reach (more than 3 log-odds below): the best stays,
+    assert in_asked_unit(q, [best, counted, far], scores, best) is best  # and wrong_unit refuses
+    loose = analyze("开展了几种活动？")  # 种 is no strict unit: nothing to move for
+    assert in_asked_unit(loose, [best, counted], {id(best): 2.0, id(counted): 1.9}, best) is best
+
+
 def test_a_count_in_another_unit_is_refused():
     assert check(wrong_unit, "有多少名委员工作室？", [pick("已有44家工作室")]) == Reason.WRONG_UNIT
     assert check(wrong_unit, "收到多少件提案？", [pick(OPENING)]) is None
@@ -201,3 +216,14 @@ def test_a_sentence_dating_the_event_asked_is_a_lookup():
     assert states_event(analyze("国旗法是从哪天开始施行的？"), effective)
     assert not states_event(analyze("国旗法是哪天通过的？"), effective)  # another event
     assert not states_event(analyze("国旗法有几条？"), effective)  # not a date question
+
+
+# ---- the threshold -------------------------------------------------------------------------------
+def test_a_law_is_judged_against_the_laws_own_threshold(tmp_path):
+    zero = Scorer(("a",), "linear", weights=__import__("numpy").zeros(1))
+    model = AnswerModel(zero, zero, 0.4, {}, (("law", 0.2),))
+    assert genre("law") == "law" and genre("news") == genre("document") == "other"
+    assert model.threshold_for("law") == 0.2 and model.threshold_for("news") == 0.4
+    model.save(tmp_path / "m.json")
+    assert AnswerModel.load(tmp_path / "m.json").threshold_for("law") == 0.2
+    assert AnswerModel(zero, zero, 0.4, {}).threshold_for("law") == 0.4  # none fitted: one for all
