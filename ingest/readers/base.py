@@ -10,6 +10,13 @@ from dataclasses import dataclass
 MAX_UNPACKED_MB = 200  # all parts of a .docx together, media included
 MAX_DOCX_XML_MB = 32  # its XML parts: lxml holds about ten times this while parsing
 MAX_PDF_PAGES = 5000
+# A web page's markup, and how deep its tags nest, are bounded before it is parsed: lexbor holds
+# about 40 times the markup while parsing (a 45 MB page of small tags peaked at 1.9 GB and took
+# 48 s), and its time grows with the square of the nesting (20,000 levels 0.7 s, 50,000 3.5 s,
+# 2,000,000 — a 22 MB file — had not finished after 12 minutes). Measured with these bounds:
+# tests/ingest/test_readers.py::test_a_web_page_is_read_within_its_memory_bound.
+MAX_HTML_MB = 10
+MAX_HTML_DEPTH = 5_000
 MAX_TEXT_CHARS = 10_000_000  # text taken from one file (a long law holds about 100,000)
 
 

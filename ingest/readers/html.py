@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 
-from ingest.readers.base import Extracted
+from ingest.readers.base import MAX_HTML_DEPTH, MAX_HTML_MB, Extracted, Unreadable
 from ingest.readers.encoding import MAX_CONTROL_SHARE, control_share, decode_text
 
 _DROP_TAGS = {
@@ -32,12 +32,20 @@ _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")  # not \s: U+3000 and NBSP are text in
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.I)
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _GB_ALIASES = {"gb2312", "gbk", "x-gbk", "gb_2312-80", "cp936", "euc-cn"}
+_TAG = re.compile(rb"<(/?)([A-Za-z][A-Za-z0-9]*)[^<>]*?(/?)>")
+# Tags that never nest (void) or that the parser closes by itself when the next one opens: a
+# page full of unclosed <p> or <li> is flat, not deep.
+_FLAT_TAGS = {b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link",
+              b"meta", b"param", b"source", b"track", b"wbr", b"p", b"li", b"dt", b"dd", b"tr",
+              b"td", b"th", b"option", b"optgroup", b"tbody", b"thead", b"tfoot", b"colgroup",
+              b"rb", b"rt", b"rp", b"!doctype"}
 
 
 def read_html(raw: bytes) -> Extracted:
     """An HTML page as Markdown-ish text: `#` headings, paragraphs, table rows with ` | `."""
     from selectolax.lexbor import LexborHTMLParser
 
+    check_markup(raw)
     html, encoding = decode_html(raw)
     tree = LexborHTMLParser(html)
     page_title = tree.css_first("title")
@@ -48,6 +56,33 @@ def read_html(raw: bytes) -> Extracted:
     _walk(root, blocks)
     title = blocks.first_h1 or (_collapse(page_title.text()) if page_title else None)
     return Extracted("\n\n".join(blocks.done), encoding, title or None)
+
+
+def check_markup(raw: bytes) -> None:
+    """Refuse, before parsing, a page too large or nested too deep to parse in bounded memory
+    and time (MAX_HTML_MB, MAX_HTML_DEPTH): real pages are a few hundred KB and a few dozen
+    levels deep."""
+    mb = len(raw) / (1024 * 1024)
+    if mb > MAX_HTML_MB:
+        raise Unreadable(
+            f"网页文件超过 {MAX_HTML_MB} MB / this web page is {mb:,.1f} MB of markup, over the "
+            f"limit of {MAX_HTML_MB} MB for a page (parsing takes about 40 times that in memory)",
+            "save the page's text as .txt (or print it to PDF) and add that, or split it")
+    depth = deepest = 0
+    for m in _TAG.finditer(raw):
+        name = m.group(2).lower()
+        if m.group(3) or name in _FLAT_TAGS:
+            continue
+        depth = max(0, depth - 1) if m.group(1) else depth + 1
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_HTML_DEPTH:
+                raise Unreadable(
+                    f"网页标签嵌套超过 {MAX_HTML_DEPTH:,} 层 / this web page nests its tags more "
+                    f"than {MAX_HTML_DEPTH:,} levels deep: it is damaged or machine-made, and "
+                    "parsing it would take hours",
+                    "open it in a browser, save its text as .txt (or print it to PDF) and add "
+                    "that")
 
 
 def decode_html(raw: bytes) -> tuple[str, str]:

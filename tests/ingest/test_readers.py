@@ -454,3 +454,96 @@ def test_text_past_the_per_document_limit_is_refused(tmp_path):
     with pytest.raises(FileRejected) as info:
         read_file(path, 50 * 1024 * 1024)
     assert "over the limit of 10,000,000" in info.value.reason and "split" in info.value.fix
+
+
+def _read_in_fresh_process(path: Path) -> tuple[str, int, float]:
+    """(first line of the text or the refusal, RSS growth in KB, seconds) of read_file in a
+    new process, so the peak memory is this file's alone."""
+    import subprocess
+    import sys
+
+    script = ("import resource, sys, time\n"
+              "from ingest.readers import read_file\n"
+              "from ingest.errors import FileRejected\n"
+              "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+              "t = time.perf_counter()\n"
+              "try:\n    print(len(read_file(sys.argv[1], 50 * 1024 * 1024).text))\n"
+              "except FileRejected as exc:\n    print(exc.reason)\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n"
+              "print(time.perf_counter() - t)\n")
+    run = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
+                         text=True, cwd=Path(__file__).resolve().parents[2], timeout=300)
+    said, grew_kb, seconds = run.stdout.strip().splitlines()[-3:]
+    return said, int(grew_kb), float(seconds)
+
+
+def test_a_web_page_is_read_within_its_memory_bound(tmp_path):
+    """The largest page accepted, made of the smallest tags, parses in bounded memory; one
+    over the size limit, or nested deeper than the depth limit, is refused before parsing
+    (unbounded, a 45 MB page took 1.9 GB and a 22 MB deeply nested one hours)."""
+    from ingest.readers.base import MAX_HTML_DEPTH, MAX_HTML_MB
+
+    cell = "<p><b>政协</b></p>"
+    largest = tmp_path / "largest.html"
+    largest.write_text("<html><body>" + cell * (MAX_HTML_MB * 1024 * 1024 // len(cell.encode())
+                                                 - 10) + "</body></html>", encoding="utf-8")
+    said, grew_kb, _ = _read_in_fresh_process(largest)
+    assert said.isdigit() and int(said) > 1_000_000
+    assert grew_kb < 700 * 1024  # measured 430 MB
+
+    too_big = tmp_path / "too_big.html"
+    too_big.write_bytes(largest.read_bytes() + b"<p>" * (1024 * 1024))
+    said, grew_kb, seconds = _read_in_fresh_process(too_big)
+    assert said.startswith(f"网页文件超过 {MAX_HTML_MB} MB") and grew_kb < 100 * 1024
+
+    deep = tmp_path / "deep.html"
+    deep.write_text("<html><body>" + "<div>" * 200_000 + "政协" + "</div>" * 200_000
+                    + "</body></html>", encoding="utf-8")
+    said, grew_kb, seconds = _read_in_fresh_process(deep)
+    assert said.startswith(f"网页标签嵌套超过 {MAX_HTML_DEPTH:,} 层") and seconds < 5
+
+
+def test_a_flat_page_of_unclosed_paragraphs_is_not_deep():
+    from ingest.readers.html import check_markup
+
+    check_markup(b"<html><body>" + b"<p>\xe6\x94\xbf" * 20_000 + b"<ul>" + b"<li>x" * 20_000
+                 + b"</ul></body></html>")  # the parser closes each <p> and <li> itself
+
+
+def _bomb_pdf(path: Path, megabytes: int) -> Path:
+    """A one-page PDF whose text stream unpacks to `megabytes` of drawing operators: under a
+    megabyte on disk."""
+    import zlib
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DictionaryObject, EncodedStreamObject, NameObject
+
+    pack, data = zlib.compressobj(9), b""
+    block = b"BT /F1 12 Tf 10 10 Td (abc) Tj ET\n" * 30_000  # about 1 MB
+    for _ in range(megabytes):
+        data += pack.compress(block)
+    data += pack.flush()
+    writer = PdfWriter()
+    page = writer.add_blank_page(200, 200)
+    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"),
+                             NameObject("/Subtype"): NameObject("/Type1"),
+                             NameObject("/BaseFont"): NameObject("/Helvetica")})
+    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject(
+        {NameObject("/F1"): writer._add_object(font)})})
+    stream = EncodedStreamObject()
+    stream._data = data
+    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    with open(path, "wb") as out:
+        writer.write(out)
+    return path
+
+
+def test_a_pdf_decompression_bomb_is_refused_within_bounded_memory(tmp_path):
+    """pypdf's own bound (75 MB a stream) stops a stream that unpacks to 300 MB: refused as a
+    bomb, and the process grows far less than the stream would take (measured 150 MB)."""
+    path = _bomb_pdf(tmp_path / "bomb.pdf", 300)
+    assert path.stat().st_size < 2 * 1024 * 1024
+    said, grew_kb, _ = _read_in_fresh_process(path)
+    assert "解压后超过" in said and "decompression bomb" in said
+    assert grew_kb < 300 * 1024
