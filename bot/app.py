@@ -33,8 +33,9 @@ from starlette.requests import ClientDisconnect
 
 from bot.answer import Answer
 from bot.chain import Bot, get_bot
-from bot.errors import AnswerError
-from bot.guard import STORE_DOWN_ZH, BodyLimits, Guard, LoginThrottle, Outage, StaffSessions
+from bot.errors import AnswerCancelled, AnswerError
+from bot.guard import (STORE_DOWN_ZH, BodyLimits, Guard, LoginThrottle, Outage, StaffSessions,
+                       while_connected)
 from bot.llm import llm_health
 from bot.openai_api import router as openai_router
 from bot.questionlog import MAX_COMMENT_CHARS, QuestionLogError
@@ -305,8 +306,8 @@ router = APIRouter(prefix="/api")
 async def ask(body: AskRequest, bot: BotDep, request: Request) -> Response:
     """Answer a question with numbered citations, or abstain when the documents do not say.
     The answer's `log_id` names it for `POST /api/feedback`."""
-    answer = await run_in_threadpool(
-        lambda: bot.ask(**body.bot_args(), log=body.face(request), client=_client(request)))
+    answer = await while_connected(request, lambda cancelled: bot.ask(
+        **body.bot_args(), log=body.face(request), client=_client(request), cancelled=cancelled))
     # The bot built the Answer itself: written out by its schema's serializer directly, without
     # the validating copy FastAPI makes of a returned object (retrieved passages included).
     return Response(_ANSWER.dump_json(answer, exclude={"retrieved"}),
@@ -703,6 +704,8 @@ def _mb(n: int) -> str:
 
 # ---- errors: a readable sentence, never a traceback -----------------------------------------
 def _status_of(exc: KBError) -> int:
+    if isinstance(exc, AnswerCancelled):
+        return 499  # the client closed the request (nginx's code); nobody reads this
     if isinstance(exc, AnswerError):
         return 422  # the question or its options, as asked
     if isinstance(exc, StoreLocked):

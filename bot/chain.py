@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import zip_longest
 from dataclasses import dataclass, field
 
@@ -24,7 +24,7 @@ from bot.answering.evidence import Evidence, Source, gather, sources_of
 from bot.answering.model import AnswerModel, shipped_model
 from bot.answering.reasons import HARD, Reason, render
 from bot.citations import build_citations, combine, verify_llm_answer
-from bot.errors import AnswerError, LLMUnavailable, QuestionError
+from bot.errors import AnswerCancelled, AnswerError, LLMUnavailable, QuestionError
 from bot.grounding import Grounding
 from bot.rerank import by_cross_encoder
 from bot.retriever import KnowledgeBaseRetriever, to_passage
@@ -50,6 +50,8 @@ class Turn:
     top_k: int = 5
     mode: str = "extractive"
     part_of: str = ""  # the whole question, when this turn answers one part of it
+    # Has the asker gone away? Checked between an LLM's deltas (`Bot.ask(cancelled=…)`).
+    cancelled: Callable[[], bool] | None = None
     named: set[str] = field(default_factory=set)  # documents the question names
     info: Analysis | None = None  # stage 1
     passages: list[Passage] = field(default_factory=list)
@@ -82,11 +84,14 @@ class Bot:
     # ---- public faces ------------------------------------------------------------------
     def ask(self, question: str, history: list[str] | None = None, filters: dict | None = None,
             top_k: int | None = None, mode: str | None = None, log: str = "",
-            client: str = "") -> Answer:
+            client: str = "", cancelled: Callable[[], bool] | None = None) -> Answer:
         """The cited answer (or refusal). `log` names the face asking (api, chat, openai, mcp,
         cli); given, the question goes into the question log and the answer carries its
-        `log_id`. `client` is stored only when CPPCC_KB_LOG_CLIENT is on."""
-        turn = self.runnable.invoke(self._turn(question, history, filters, top_k, mode))
+        `log_id`. `client` is stored only when CPPCC_KB_LOG_CLIENT is on. `cancelled()` true
+        (the asker went away) stops an LLM mid-answer: AnswerCancelled."""
+        turn = self._turn(question, history, filters, top_k, mode)
+        turn.cancelled = cancelled
+        turn = self.runnable.invoke(turn)
         return self._logged(turn, log, client, filters)
 
     def stream(self, question: str, history: list[str] | None = None,
@@ -284,7 +289,10 @@ class Bot:
         from bot.llm import stream_llm_answer
 
         texts = [p.text for p in turn.passages[:turn.top_k]]
-        return stream_llm_answer(turn.question, turn.history, texts, self.settings)
+        deltas = stream_llm_answer(turn.question, turn.history, texts, self.settings)
+        if turn.cancelled is None:
+            return deltas
+        return _until_cancelled(deltas, turn.cancelled)
 
     def _llm_result(self, turn: Turn, text: str) -> Answer:
         from bot.citations import llm_answer
@@ -319,6 +327,19 @@ def _by_best_sentence(passages: list[Passage], decision: Decision) -> list[Passa
         sentence = 1 - best.get(p.chunk_id, n) / n
         return (1 - _RANK_BLEND) * sentence + _RANK_BLEND / (1 + i)
     return [p for _, p in sorted(enumerate(passages), key=key, reverse=True)]
+
+
+def _until_cancelled(deltas: Iterator[str], cancelled: Callable[[], bool]) -> Iterator[str]:
+    """The LLM's deltas while the asker is there; once gone, its stream is closed (the server
+    stops writing) and AnswerCancelled raised."""
+    written = 0
+    for delta in deltas:
+        if cancelled():
+            deltas.close()
+            raise AnswerCancelled(f"the asker went away; the LLM was stopped after {written} "
+                                  "characters")
+        written += len(delta)
+        yield delta
 
 
 def _hard_refusal(answer: Answer) -> bool:

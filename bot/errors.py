@@ -15,3 +15,7 @@ class LLMUnavailable(AnswerError):
 
 class QuestionError(AnswerError):
     """The question or its options are malformed (empty, too long, unknown filter)."""
+
+
+class AnswerCancelled(AnswerError):
+    """The asker went away before the answer was ready; the work for it was stopped."""

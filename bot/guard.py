@@ -7,11 +7,14 @@ A pure ASGI middleware around the whole app (API and Gradio page):
 - an unexpected exception becomes one logged traceback and a JSON 500, without re-raising, so
   the client's keep-alive connection stays usable;
 - a store outage is logged once when it starts and once when it ends (`Outage`), not once per
-  request.
+  request;
+- work for a caller who went away is stopped (`while_connected`): an LLM answer stops writing
+  within a poll of the asker closing the connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -19,10 +22,32 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
+DISCONNECT_POLL_S = 0.25  # how often a running answer looks whether its asker is still there
 
 logger = logging.getLogger("cppcc_kb.api")
 
 STORE_DOWN_ZH = "知识库暂时无法访问，请稍后再试。"
+
+
+async def while_connected(request, work: Callable[[Callable[[], bool]], T]) -> T:
+    """`work(cancelled)` in a worker thread while the caller stays connected; once the caller
+    has gone, `cancelled()` turns true so the work stops at its next check (an LLM answer:
+    between two deltas) rather than running to its timeout for nobody."""
+    from starlette.concurrency import run_in_threadpool
+
+    gone = threading.Event()
+    task = asyncio.ensure_future(run_in_threadpool(work, gone.is_set))
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL_S)
+        if done:
+            return task.result()
+        if not gone.is_set() and await request.is_disconnected():
+            gone.set()
+            logger.info("%s %s: the caller went away; stopping its answer",
+                        request.method, request.url.path)
 
 
 @dataclass(frozen=True)

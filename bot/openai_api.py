@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.answer import Answer
 from bot.chain import check_question_input
 from bot.errors import QuestionError
+from bot.guard import while_connected
 from bot.plain import answer_text, citation_data
 from cppcc_kb.errors import KBError
 
@@ -96,16 +97,16 @@ async def chat_completions(body: ChatRequest, request: Request) -> Response:
     except KBError as exc:
         return _error_response(exc)
 
-    def answer() -> Answer:
+    def answer(cancelled: Callable[[], bool] | None = None) -> Answer:
         return bot.ask(question, history=history, filters=body.filters, top_k=body.top_k,
-                       mode=body.mode, log="openai", client=client)
+                       mode=body.mode, log="openai", client=client, cancelled=cancelled)
 
     reply = _Reply(body.model)
     if body.stream:
         return StreamingResponse(reply.chunks(answer), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     try:
-        done = await run_in_threadpool(answer)
+        done = await while_connected(request, answer)
     except KBError as exc:
         return _error_response(exc)
     return Response(json.dumps(reply.completion(done), ensure_ascii=False),

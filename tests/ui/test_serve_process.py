@@ -157,3 +157,67 @@ def test_two_serve_of_one_chroma_run_see_each_others_writes_within_a_second(tmp_
         for server in servers:
             server.kill()
         chroma.stop()
+
+
+def test_an_llm_answer_stops_when_its_asker_goes_away(tmp_path):
+    """Issue 15: a client that gives up on /api/ask (and on /v1/chat/completions) must not
+    leave the server writing an LLM answer for nobody until the LLM's timeout: the LLM's
+    stream is closed within a second or two of the client leaving."""
+    import threading
+
+    from tests.bot.test_llm import http_endpoint, send, send_chunk, sse_event, start_stream
+
+    closed: list[float] = []
+
+    def endless(handler):  # a slow LLM: a delta every 0.2 s for a minute
+        if handler.command == "GET":  # /v1/models, for the server's health check
+            send(handler, 200, "application/json", b'{"object": "list", "data": []}')
+            return
+        start_stream(handler)
+        try:
+            for _ in range(300):
+                send_chunk(handler, sse_event("淄博政协"))
+                time.sleep(0.2)
+        except OSError:  # the server closed the stream: record when
+            closed.append(time.monotonic())
+
+    warm, data, port = warm_cli(), tmp_path / "kb", free_port()
+    corpus = tmp_path / "corpus"
+    write_topic(corpus, "cherries.txt", "樱桃种植")
+    with http_endpoint(endless) as (llm_url, requests):
+        server = _start(warm, data, port, {"CPPCC_KB_CORPUS_DIR": str(corpus),
+                                           "CPPCC_KB_STAFF_TOKEN": None,
+                                           "CPPCC_KB_LLM_BASE_URL": llm_url,
+                                           "CPPCC_KB_LLM_TIMEOUT_S": "120"})
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for path, body in (("/api/ask", {"question": "樱桃种植调研走访了多少个单位？",
+                                             "mode": "llm"}),
+                               ("/v1/chat/completions", {"model": "cppcc-kb", "mode": "llm",
+                                                         "messages": [{"role": "user",
+                                                                       "content": "樱桃种植调研走访了多少个单位？"}]})):
+                asked = len(requests)
+                with_client_gone = threading.Event()
+
+                def impatient():
+                    try:
+                        httpx.post(base + path, json=body, timeout=2.0)
+                    except httpx.TimeoutException:
+                        pass
+                    finally:
+                        with_client_gone.set()
+
+                threading.Thread(target=impatient, daemon=True).start()
+                assert with_client_gone.wait(30)
+                left = time.monotonic()
+                while not closed and time.monotonic() < left + 10:
+                    time.sleep(0.1)
+                assert len(requests) > asked, "the LLM was asked"
+                assert closed and closed[-1] - left < 3, (path, closed, left)
+                # the server still answers the next asker at once
+                fine = httpx.post(base + "/api/ask", json={"question": "樱桃种植调研走访了多少个单位？",
+                                                            "mode": "extractive"}, timeout=30)
+                assert fine.status_code == 200
+                closed.clear()
+        finally:
+            server.kill()
