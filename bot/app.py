@@ -46,7 +46,7 @@ from ingest.audit import staff_actor
 from ingest.documents import remove_documents
 from ingest.embedder import embedder_identity
 from ingest.errors import FileRejected, StoreLocked, StoreUnavailable
-from ingest.jobs import IngestQueue
+from ingest.jobs import IngestQueue, JobLog
 from ingest.uploads import check_name, reason_en, safe_file_name
 
 logger = logging.getLogger("cppcc_kb.api")
@@ -194,7 +194,8 @@ def create_api(settings: Settings, bot: Bot | None = None) -> FastAPI:
     app.state.login_throttle = LoginThrottle()
     app.state.staff_loop = StaffLoop(bot)  # the unanswered queue, asked again after ingests
     app.state.jobs = IngestQueue(  # uploads of the API and the desk, one at a time
-        bot.kb, after=lambda job: app.state.staff_loop.recheck(force=True))
+        bot.kb, after=lambda job: app.state.staff_loop.recheck(force=True),
+        log=JobLog(settings.data / "jobs.sqlite"))
     app.include_router(router)
     app.include_router(openai_router)
     app.state.staff_sessions = StaffSessions()  # the desk's logins (ui/app.py issues them)
@@ -436,8 +437,7 @@ async def upload_documents(request: Request, settings: SettingsDep, bot: BotDep,
         shutil.rmtree(folder, ignore_errors=True)
         return _json_response(UploadResult(files=refused))
     jobs: IngestQueue = request.app.state.jobs
-    job = jobs.submit(saved, folder, actor=staff_actor("api", settings))
-    job.refused = refused
+    job = jobs.submit(saved, folder, actor=staff_actor("api", settings), refused=refused)
     if wait:
         await run_in_threadpool(jobs.wait, job)
         if job.status == "failed":

@@ -6,16 +6,26 @@ A job's files wait in `data/uploads/` (removed when the job ends, and swept by t
 after a kill). When another process holds the ingest lock (a CLI `ingest` over a shared
 `chroma run` store), the job shows `waiting` with who holds it, and retries until
 `lock_wait_s` has passed.
+
+Jobs are kept in `data/jobs.sqlite` (`JobLog`) as they change, so a restarted server still
+answers `GET /api/jobs/{id}` and lists its recent jobs; one that had not ended when the server
+stopped reads `failed`, saying so — each document is stored whole or not at all, so what it had
+finished is in the knowledge base and the rest must be uploaded again. A log that cannot be
+written never stops an upload: the jobs go on in memory and the log says why once.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import secrets
 import shutil
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from cppcc_kb.errors import KBError
@@ -23,6 +33,9 @@ from ingest.errors import StoreLocked
 
 _KEEP = 200  # finished jobs remembered per process
 _RETRY_S = 1.0
+INTERRUPTED = ("the server stopped before this upload ended; every document it had finished is "
+               "stored whole (see the document list), the others are not — upload those again")
+logger = logging.getLogger("cppcc_kb.jobs")
 
 
 @dataclass
@@ -48,23 +61,111 @@ class IngestJob:
         return self.status in ("done", "failed")
 
 
+class JobLog:
+    """Jobs as rows of a small SQLite file, written as they change (each write its own
+    connection: the API, the desk and the worker write from their own threads)."""
+
+    _COLUMNS = ("id", "files", "status", "done", "total", "chunks", "note", "outcomes",
+                "refused", "actor", "created", "started", "finished", "owner")
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._broken = False
+        self._write("CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, files TEXT, "
+                    "status TEXT, done INTEGER, total INTEGER, chunks INTEGER, note TEXT, "
+                    "outcomes TEXT, refused TEXT, actor TEXT, created REAL, started REAL, "
+                    "finished REAL, owner INTEGER)")
+
+    def save(self, job: IngestJob) -> None:
+        row = (job.id, json.dumps(job.files, ensure_ascii=False), job.status, job.done,
+               job.total, job.chunks, job.note,
+               json.dumps([asdict(o) for o in job.outcomes], ensure_ascii=False),
+               json.dumps([_as_dict(r) for r in job.refused], ensure_ascii=False), job.actor,
+               job.created, job.started, job.finished, os.getpid())
+        self._write(f"INSERT OR REPLACE INTO jobs VALUES ({', '.join('?' * len(row))})", row)
+
+    def recent(self, limit: int) -> list[IngestJob]:
+        """The newest `limit` jobs, oldest first; those that had not ended are marked failed
+        when the process that ran them is gone, and saved so (a job another live server runs
+        over a shared folder is its own and left out)."""
+        from ingest.pipeline import FileOutcome
+
+        try:
+            with sqlite3.connect(self.path, timeout=5) as db:
+                rows = db.execute(f"SELECT {', '.join(self._COLUMNS)} FROM jobs "
+                                  "ORDER BY created DESC LIMIT ?", (limit,)).fetchall()
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return []
+        jobs = []
+        for (job_id, files, status, done, total, chunks, note, outcomes, refused, actor,
+             created, started, finished, owner) in reversed(rows):
+            job = IngestJob(job_id, json.loads(files), None, status=status, done=done,
+                            total=total, chunks=chunks, note=note,
+                            outcomes=[FileOutcome(**o) for o in json.loads(outcomes)],
+                            refused=json.loads(refused), actor=actor, created=created,
+                            started=started, finished=finished)
+            if not job.ended and owner != os.getpid() and _alive(owner):
+                continue
+            if not job.ended:
+                job.status, job.note = "failed", INTERRUPTED
+                job.finished = job.finished or time.time()
+                self.save(job)
+            jobs.append(job)
+        return jobs
+
+    def _write(self, sql: str, args: tuple = ()) -> None:
+        try:
+            with sqlite3.connect(self.path, timeout=5) as db:
+                db.execute(sql, args)
+        except sqlite3.Error as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        if not self._broken:
+            self._broken = True
+            logger.warning("the upload jobs' log %s cannot be used (%s); jobs go on in memory "
+                           "and a restart will not list them — move the file away to start a "
+                           "new one", self.path, exc)
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _as_dict(row) -> dict:
+    """A face's row of a refused file (a pydantic model or already a dict), as plain data."""
+    return row.model_dump() if hasattr(row, "model_dump") else dict(row)
+
+
 class IngestQueue:
     """Jobs over one knowledge base, run one at a time by a worker thread."""
 
-    def __init__(self, kb, lock_wait_s: float = 600.0, after=None):
+    def __init__(self, kb, lock_wait_s: float = 600.0, after=None, log: JobLog | None = None):
         """`after(job)` runs on the worker once a job has stored something (the staff loop
-        asks the unanswered questions again)."""
-        self.kb, self.lock_wait_s, self.after = kb, lock_wait_s, after
+        asks the unanswered questions again). `log` keeps the jobs across restarts."""
+        self.kb, self.lock_wait_s, self.after, self.log = kb, lock_wait_s, after, log
         self.closing = False
-        self._jobs: OrderedDict[str, IngestJob] = OrderedDict()
+        self._jobs: OrderedDict[str, IngestJob] = OrderedDict(
+            (job.id, job) for job in (log.recent(_KEEP) if log is not None else []))
         self._pending: list[IngestJob] = []
         self._cond = threading.Condition()
         self._worker: threading.Thread | None = None
 
-    def submit(self, paths: list[Path], folder: Path | None = None,
-               actor: str = "") -> IngestJob:
+    def submit(self, paths: list[Path], folder: Path | None = None, actor: str = "",
+               refused: list | None = None) -> IngestJob:
+        """Queue an upload; `refused`: the face's rows of files refused before the job."""
         job = IngestJob(id="job-" + secrets.token_hex(6), files=[p.name for p in paths],
-                        folder=folder, paths=list(paths), total=len(paths), actor=actor)
+                        folder=folder, paths=list(paths), total=len(paths), actor=actor,
+                        refused=list(refused or []))
         with self._cond:
             self._jobs[job.id] = job
             while len(self._jobs) > _KEEP:
@@ -73,6 +174,7 @@ class IngestQueue:
                     break
                 self._jobs.popitem(last=False)
             self._pending.append(job)
+            self._save(job)
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._work, name="ingest-jobs",
                                                 daemon=True)
@@ -92,6 +194,10 @@ class IngestQueue:
 
     def get(self, job_id: str) -> IngestJob | None:
         return self._jobs.get(job_id)
+
+    def _save(self, job: IngestJob) -> None:
+        if self.log is not None:
+            self.log.save(job)
 
     def recent(self) -> list[IngestJob]:
         return list(reversed(self._jobs.values()))
@@ -129,15 +235,14 @@ class IngestQueue:
                     try:
                         self.after(job)
                     except Exception:  # noqa: BLE001 — the upload itself succeeded
-                        import logging
-
-                        logging.getLogger("cppcc_kb.jobs").exception("after job %s", job.id)
+                        logger.exception("after job %s", job.id)
                     job.note = ""
             finally:
                 with self._cond:
                     self._pending.remove(job)
                     job.finished = job.finished or time.time()
                     self._cond.notify_all()
+                self._save(job)
                 if job.folder is not None:
                     shutil.rmtree(job.folder, ignore_errors=True)
 
@@ -149,9 +254,11 @@ class IngestQueue:
 
         def progress(done: int, total: int, summary) -> None:
             job.done, job.total, job.chunks = done, total, summary.chunks
+            self._save(job)
 
         while True:
             job.status = "running"
+            self._save(job)
             try:
                 summary = ingest_paths(job.paths, self.kb.settings, kb=self.kb,
                                        progress=progress, actor=job.actor or None)
@@ -160,15 +267,14 @@ class IngestQueue:
                     job.status, job.note = "failed", f"{exc} (waited {self.lock_wait_s:.0f} s)"
                     return
                 job.status, job.note = "waiting", str(exc)
+                self._save(job)
                 time.sleep(_RETRY_S)
                 continue
             except KBError as exc:
                 job.status, job.note = "failed", str(exc)
                 return
             except Exception as exc:  # noqa: BLE001 — a job reports, the worker goes on
-                import logging
-
-                logging.getLogger("cppcc_kb.jobs").exception("ingest job %s failed", job.id)
+                logger.exception("ingest job %s failed", job.id)
                 job.status, job.note = "failed", f"internal error ({type(exc).__name__})"
                 return
             job.outcomes, job.chunks, job.note = summary.outcomes, summary.chunks, ""

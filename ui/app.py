@@ -28,7 +28,7 @@ from cppcc_kb.settings import Settings
 from bot.question_checks import chinese, question_problem
 from ingest.audit import staff_actor
 from ingest.errors import StoreLocked, StoreUnavailable
-from ingest.jobs import IngestQueue
+from ingest.jobs import INTERRUPTED, IngestQueue
 from ingest.documents import reindex_documents
 from ingest.pipeline import IngestSummary
 from ingest.store import DocRecord
@@ -455,6 +455,8 @@ class StaffHandlers:
         for job in self.jobs.recent()[:_JOBS_SHOWN]:
             if job.status == "done":
                 note = _tally({k: sum(o.status == k for o in job.outcomes) for k in STATUS})
+            elif job.status == "failed" and job.note == INTERRUPTED:
+                note = "服务器在这次上传结束前停止：已处理完的文件已完整入库（见文件列表），其余文件请重新上传。"
             elif job.status == "failed":
                 note = _readable(KBError(job.note or "入库失败"))
             elif job.status == "waiting":

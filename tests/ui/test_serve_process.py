@@ -95,9 +95,16 @@ def test_a_server_killed_mid_upload_leaves_nothing_after_it_restarts(tmp_path):
     server = _start(warm, data, port, env)  # the restart sweeps what the kill left
     try:
         listed = httpx.get(f"{base}/api/documents", timeout=30).json()
+        staff = {"Authorization": f"Bearer {token}"}
+        after = httpx.get(f"{base}/api/jobs/{job['job_id']}", headers=staff, timeout=10)
+        recent = httpx.get(f"{base}/api/jobs", headers=staff, timeout=10).json()
     finally:
         server.kill()
     assert [d["source"] for d in listed] == ["cherries.txt"]  # the law is wholly absent
+    # the job is still known after the restart, and says what became of it
+    assert after.status_code == 200 and after.json()["status"] == "failed", after.text
+    assert "server stopped before this upload ended" in after.json()["note"]
+    assert [j["job_id"] for j in recent] == [job["job_id"]]
     clean = warm.run(["--data", data, "check"])
     assert clean.code == 0 and "OK:" in clean.stdout, clean.stdout
 
