@@ -20,7 +20,8 @@ from bot.answering.decision import Decision, DocFacts, decide, disputed_by
 from bot.conflicts import ConflictLog
 from bot.question_checks import english, question_problem
 from bot.questionlog import QuestionLog, new_log_id, row_of
-from bot.answering.evidence import Evidence, Source, gather, sources_of
+from bot.answering.evidence import (Evidence, Source, articles_to_follow, gather, sources_of,
+                                    with_referrals)
 from bot.answering.model import AnswerModel, shipped_model
 from bot.answering.reasons import HARD, Reason, render
 from bot.citations import build_citations, combine, verify_llm_answer
@@ -172,6 +173,12 @@ class Bot:
             passages = by_cross_encoder(passages, turn.question, self.settings.reranker)
         ground = Grounding(self.kb, records)
         sources = sources_of(passages, turn.info, self._headers(turn.info, passages, ground))
+        # Provisions citing the best articles (a penalty names the act by its article) are read
+        # with them, and can be shown and cited like any retrieved passage.
+        sources = with_referrals(sources, ground.citing(articles_to_follow(sources)))
+        known = {p.chunk_id for p in passages}
+        passages = passages + [s.passage for s in sources
+                               if not s.header and s.passage.chunk_id not in known]
         # A follow-up's sentences are compared with the whole conversation's question (the
         # blended search's own vector): '那协商呢？' alone says almost nothing.
         vector = self.search.vector_of(blended or expand_query(turn.question))

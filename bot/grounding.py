@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.retrieval import Passage, current_chunk_ids
+from bot.retrieval import Passage, current_chunk_ids, current_doc
 from ingest.kb import KnowledgeBase
 from ingest.store import DocRecord
 
@@ -36,7 +36,29 @@ class Grounding:
                  if meta.get("kind") == "header"]
         return sorted(heads, key=lambda p: p.meta["position"])
 
+    def citing(self, articles: list[tuple[str, str]]) -> dict[tuple[str, str], list[Passage]]:
+        """For each (doc id, article) — 第二十六条 —, the document's other passages that name
+        that article: found by the keyword index's rows holding the word, read by id in one
+        call (at most _CITING a article)."""
+        index = self.kb.keywords
+        wanted: dict[str, list[tuple[str, str]]] = {}
+        for doc_id, article in articles:
+            rows = set(index.rows_with(article)) & set(index.rows_of({doc_id}))
+            for cid in sorted(cid for cid in (index.ids[r] for r in rows)
+                              if current_doc(cid, self.records))[:_CITING]:
+                wanted.setdefault(cid, []).append((doc_id, article))
+        out: dict[tuple[str, str], list[Passage]] = {key: [] for key in articles}
+        if not wanted:
+            return out
+        got = self.kb.store.get_chunks(sorted(wanted))
+        for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+            for key in wanted.get(cid, ()):
+                if meta.get("article") != key[1]:
+                    out[key].append(Passage(cid, text, meta))
+        return out
 
+
+_CITING = 6  # passages read per cited article (a law cites one article a few times at most)
 _FIRST_CHUNKS = 6  # a law's history header is its first chunk, rarely more than two
 
 _texts: dict[tuple[str, str], str] = {}

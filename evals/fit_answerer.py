@@ -116,10 +116,27 @@ def topic_sources(q: Question, records: dict, text_of) -> list[str]:
     if named:
         return sorted(PurePath(records[d].source).name for d in named)
     if q.answers:
-        for doc_id, rec in sorted(records.items()):
-            if q.answers[0] in text_of(doc_id):
-                return [PurePath(rec.source).name]
+        # A short answer (44, 16) turns up in many documents: the one meant is where it stands
+        # among the question's own words.
+        found = [(_answer_context(q.question, q.answers[0], text_of(doc_id)), doc_id)
+                 for doc_id in sorted(records)]
+        score, doc_id = max(found, key=lambda x: x[0], default=(0, ""))
+        if score > 0:
+            return [PurePath(records[doc_id].source).name]
     return []
+
+
+def _answer_context(question: str, answer: str, text: str, reach: int = 60) -> int:
+    """1 + the most question bigrams around any occurrence of the answer in text (0: none)."""
+    from bot.answering.clues import bigrams
+
+    asked = bigrams(question)
+    best, at = 0, text.find(answer)
+    while at >= 0:
+        around = text[max(0, at - reach):at + len(answer) + reach]
+        best = max(best, 1 + len(asked & bigrams(around)))
+        at = text.find(answer, at + 1)
+    return best
 
 
 def collect(kb_dir: Path, set_path: Path, folds: int, log, limit: int = 0

@@ -87,6 +87,16 @@ class KeywordIndex:
             self._rows = rows
         return [i for d in doc_ids for i in self._rows.get(d, ())]
 
+    def rows_with(self, token: str) -> list[int]:
+        """The rows that hold the token."""
+        col = self.vocab.get(token)
+        if col is None or not len(self.ids):
+            return []
+        weights = self._bm25_weights()
+        if col >= weights.shape[1]:
+            return []
+        return weights.indices[weights.indptr[col]:weights.indptr[col + 1]].tolist()
+
     def _term(self, token: str) -> int:
         idx = self.vocab.get(token)
         if idx is None:

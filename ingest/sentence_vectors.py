@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -51,9 +51,10 @@ class Basis:
     def dim(self) -> int:
         return int(self.components.shape[0])
 
-    @property
+    @cached_property
     def tag(self) -> str:
-        """A short fingerprint: vectors in another basis are not comparable with this one."""
+        """A short fingerprint: vectors in another basis are not comparable with this one
+        (read for every passage of every answer: hashed once)."""
         import hashlib
 
         return hashlib.sha256(self.components.tobytes()).hexdigest()[:10]

@@ -296,7 +296,13 @@ def focus_candidates(text: str, lex: Lexicon | None = None) -> list[tuple[str, s
     # '多少场次协商', '几家工作室': a noun right after the question word is what is counted.
     after = lex.counted.match(clause[asking.end():])
     if after and (asking.group(0).endswith("多少") or asking.group(0).startswith("几")):
-        for word, flag in pos_tags(after.group(1).strip("“”"))[:1]:
+        tags = pos_tags(after.group(1).strip("“”"))
+        for word, flag in tags[:1]:
+            # a compound noun is counted whole: 多少名委员工作室 counts 委员工作室, not 委员
+            for more, more_flag in tags[1:]:
+                if not more_flag.startswith("n"):
+                    break
+                word += more
             if len(word) >= 2 and word not in lex.generic and word not in STOPWORDS:
                 out.append((word, "n" if flag.startswith("v") else flag))
     for word, flag in reversed(pos_tags(clause[:asking.start()])):

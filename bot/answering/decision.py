@@ -207,13 +207,16 @@ def second_part(q: Analysis, ranked: list[Candidate], scores: dict[int, float],
 def in_asked_unit(q: Analysis, ranked: list[Candidate], scores: dict[int, float],
                   best: Candidate) -> Candidate:
     """'多少场次协商' asks a count in 场次: when the best sentence counts in no such unit (the
-    check `wrong_unit` would refuse it), the best one within reach that does answers instead.
+    check `wrong_unit` would refuse it), the best one within reach that does — and names the
+    thing counted as well as the best one did — answers instead.
     Held out (evals/fit_answerer.py, 2026-12-06): 3 more right answers of 127 on the policy and
     law sets, none changed on CMRC."""
     if not _asks_strict_unit(q) or has_unit(best.quote, q.unit):
         return best
     floor = scores[id(best)] - _REACH
-    return next((c for c in ranked if scores[id(c)] >= floor and has_unit(c.quote, q.unit)), best)
+    named = best.feature("focus")  # the thing counted is not traded for the unit
+    return next((c for c in ranked if scores[id(c)] >= floor and has_unit(c.quote, q.unit)
+                 and c.feature("focus") >= named), best)
 
 
 def _asks_strict_unit(q: Analysis) -> bool:

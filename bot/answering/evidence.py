@@ -9,15 +9,15 @@ scores them with the fitted model (bot/answering/model.py); nothing here decides
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
 
 from bot.answering.analysis import Analysis, focus_found, mentions_body, normalized
 from bot.answering.clues import (FIGURE_KINDS, bigrams, counts, fits_kind, focus_near_figure,
-                                 has_unit, states_duration_of, term_coverage, total_of,
-                                 years_named)
+                                 has_unit, states_duration_of, term_coverage,
+                                 total_of, years_named)
 from bot.answering.lexicon import lexicon
 from bot.figures import find_figures
 from bot.retrieval import Passage
@@ -70,6 +70,7 @@ FEATURES = (
     "has_lead",        # a list item read with the sentence that introduces it
 )
 N_FEATURES = len(FEATURES)
+REFERRAL_REACH = 3  # the best passages whose citing provisions are read too
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,60 @@ def sources_of(passages: list[Passage], q: Analysis, headers: dict[str, list[Pas
                 seen.add(head.chunk_id)
                 out.append(Source(len(out), head.text, context_of(head), head.doc_id, head,
                                   header=True))
+    return out
+
+
+def cited_articles(text: str) -> set[str]:
+    """The articles of its own law a passage cites: '有本条例第二十六条、第二十八条所列行为之一的'
+    -> {第二十六条, 第二十八条}."""
+    lex = lexicon()
+    return {ref.group(0) for m in lex.cites.finditer(text)
+            for ref in lex.article_ref.finditer(m.group(1))}
+
+
+def articles_to_follow(sources: list[Source], reach: int = REFERRAL_REACH
+                       ) -> list[tuple[str, str]]:
+    """(doc id, article) of the best `reach` passages that are articles of a law: the
+    provisions citing them are read too (`with_referrals`)."""
+    out = []
+    for src in sources:
+        if len(out) >= reach:
+            break
+        article = src.passage.meta.get("article", "")
+        if not src.header and article and (src.doc_id, article) not in out:
+            out.append((src.doc_id, article))
+    return out
+
+
+def with_referrals(sources: list[Source], citing: dict[tuple[str, str], list[Passage]]
+                   ) -> list[Source]:
+    """A law says what a penalty punishes by citing the article that forbids it ('有本条例第
+    二十六条…所列行为之一的，…处5000元以下的罚款'): the question names the act, retrieval finds the
+    article forbidding it, and the answer is in the provision citing it. Each provision that
+    cites a retrieved article (`citing`: (doc id, article) -> passages naming it) is read with
+    that article's text as context, ranked where the article ranked; one already retrieved gains
+    the context and keeps its own rank."""
+    by_chunk = {s.passage.chunk_id: s for s in sources}
+    extra: dict[str, tuple[Source, Passage]] = {}  # chunk id -> (the cited source, the citer)
+    for src in sources:
+        article = src.passage.meta.get("article", "")
+        for p in citing.get((src.doc_id, article), ()):
+            if p.chunk_id not in extra and article in cited_articles(p.text):
+                extra[p.chunk_id] = (src, p)
+    if not extra:
+        return sources
+    out = []
+    for src in sources:
+        if src.passage.chunk_id in extra:
+            cited = extra.pop(src.passage.chunk_id)[0]
+            src = replace(src, context=f"{src.context} {cited.text}")
+        out.append(src)
+    for chunk_id, (cited, p) in extra.items():
+        if chunk_id in by_chunk:
+            continue
+        ranked = replace(p, score=cited.passage.score, dense_rank=cited.passage.dense_rank,
+                         keyword_rank=cited.passage.keyword_rank)
+        out.append(Source(cited.index, p.text, f"{context_of(p)} {cited.text}", p.doc_id, ranked))
     return out
 
 

@@ -35,6 +35,7 @@ class Lexicon:
     history_words: re.Pattern
     normative: re.Pattern
     article_ref: re.Pattern
+    cites: re.Pattern
     name_ends: tuple[str, ...]
     name_goes_on: re.Pattern
     not_names: frozenset[str]
@@ -85,6 +86,7 @@ def lexicon(path: Path = LEXICON_FILE) -> Lexicon:
         earliest=c(t["earliest"]), events=tuple(law["events"]),
         event_synonyms=dict(law["event_synonyms"]), history_words=c(law["history_words"]),
         normative=c(law["normative"]), article_ref=c(law["article_ref"]),
+        cites=c(law["cites"]),
         name_ends=tuple(law["name_ends"]), name_goes_on=c(law["name_goes_on"]),
         not_names=frozenset(law["not_names"]), name_shortest=dict(law["name_shortest"]),
         name_lead=c(law["name_lead"]), name_joins=c(law["name_joins"]),

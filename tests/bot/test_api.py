@@ -100,8 +100,8 @@ def test_ask_answers_with_a_citation_holding_the_figure(api):
 
 
 def test_near_miss_abstains(api):
-    answer = ask(api, "淄博市政协秘书长是谁？")
-    assert answer["abstained"] is True
+    answer = ask(api, "济南市政协2025年全年提案数量是多少？")  # the report is Zibo's
+    assert answer["abstained"] is True and "济南" in answer["note"]
     assert answer["citations"] == [] and answer["note"]
 
 

@@ -333,3 +333,55 @@ def test_one_law_against_another_is_no_dispute(ask):
     """Two laws giving two figures rule on two matters: the answer stands alone."""
     answer = ask("全国人大开会期间，多少名代表联名可以书面提出质询案？")
     assert not answer.disputed and "三十名" in answer.answer
+
+
+# ---- provisions that cite other articles -------------------------------------------------------
+TREES = """# 青禾市古树名木保护条例
+
+第一章 总则
+
+第一条 为了加强古树名木保护，根据有关法律、行政法规，结合本市实际，制定本条例。
+
+第二条 本条例所称古树，是指树龄在一百年以上的树木。
+
+第二章 保护管理
+
+第十一条 园林绿化主管部门应当每五年组织一次古树名木资源普查。
+
+第十二条 禁止下列损害古树名木的行为：
+（一）砍伐、擅自移植古树名木；
+（二）剥损树皮、掘根；
+（三）在树冠垂直投影范围内挖坑取土、倾倒有害废渣。
+
+第十三条 古树名木的养护费用由养护责任人承担，市财政给予补助。
+
+第三章 法律责任
+
+第二十五条 有本条例第十二条所列行为之一的，由园林绿化主管部门责令停止违法行为，对个人处三千元以下的罚款，对单位处一万元以上五万元以下的罚款。
+
+第二十六条 本条例自2026年1月1日起施行。
+"""
+
+
+def test_a_penalty_that_names_the_act_by_its_article_answers_what_the_act_costs(
+        corpus_settings, embedder, tmp_path):
+    """The question names the act (砍伐古树名木), which only the forbidding article says; the
+    fine is in the article citing it ('有本条例第十二条所列行为之一的'): read together, the
+    answer quotes the fine from the citing article."""
+    from bot.chain import Bot
+    from ingest.kb import KnowledgeBase
+    from ingest.pipeline import ingest_paths
+
+    kb = KnowledgeBase(corpus_settings, embedder)
+    (tmp_path / "古树名木保护条例.md").write_text(TREES, encoding="utf-8")
+    assert not ingest_paths([tmp_path / "古树名木保护条例.md"], corpus_settings, kb=kb).failed
+    bot = Bot(corpus_settings, kb)
+    answer = bot.ask("按《青禾市古树名木保护条例》，个人砍伐古树名木，最多可以罚多少钱？")
+    assert not answer.abstained and answer.verified, answer.answer
+    assert "三千元以下" in answer.answer
+    assert any("第十二条所列行为" in c.quote or "三千元以下" in c.quote for c in answer.citations)
+    assert answer.citations[0].chunk_id in {r["chunk_id"] for r in answer.retrieved}
+    # read with the article it cites, whether or not the search ranked it
+    turn = bot.analyse("按《青禾市古树名木保护条例》，个人砍伐古树名木，最多可以罚多少钱？")
+    penalty = [s for s in turn.evidence.sources if "第二十五条" in s.text]
+    assert penalty and all("砍伐、擅自移植古树名木" in s.context for s in penalty)

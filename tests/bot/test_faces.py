@@ -48,9 +48,12 @@ def served(corpus_settings):
 def _logged(data: Path, log_id: str) -> tuple:
     deadline = time.monotonic() + 10
     while True:  # the server's writer stores rows a moment after the answer
-        with sqlite3.connect(data / "questions.sqlite") as db:
-            row = db.execute("SELECT face, question, abstained FROM questions WHERE id = ?",
-                             (log_id,)).fetchone()
+        try:
+            with sqlite3.connect(data / "questions.sqlite") as db:
+                row = db.execute("SELECT face, question, abstained FROM questions WHERE id = ?",
+                                 (log_id,)).fetchone()
+        except sqlite3.OperationalError:  # the writer has not made its table yet
+            row = None
         if row or time.monotonic() > deadline:
             return row
         time.sleep(0.1)

@@ -18,7 +18,7 @@ TINY = [
     {"id": "t1", "question": "2025年淄博市政协全年提案数量是多少？", "answers": ["636"],
      "type": "number", "sources": ["zibo-cppcc-2025-review.txt"]},
     '{"id": "t-broken", "question": "少了右括号", "answers": ["1"]',
-    {"id": "t2", "question": "淄博市政协秘书长是谁？", "answers": [], "type": "unanswerable"},
+    {"id": "t2", "question": "济南市政协2025年全年提案数量是多少？", "answers": [], "type": "unanswerable"},
     {"id": "t3", "question": "修改宪法，全国人大要以全体代表多大比例的多数通过？",
      "answers": ["三分之二以上"], "type": "fact", "sources": ["宪法.md"]},
 ]

@@ -61,3 +61,22 @@ def test_calibration_bands_say_how_often_answers_were_right():
     bands = calibration(np.array([0.1, 0.15, 0.9, 0.95]), np.array([False, True, True, True]))
     assert bands[0] == {"band": "0.0-0.2", "n": 2, "right": 0.5}
     assert bands[-1] == {"band": "0.8-1.0", "n": 2, "right": 1.0}
+
+
+def test_a_short_answer_belongs_to_the_document_where_it_stands_among_the_questions_words():
+    """'44' is in a law's date and in the report's 44家工作室: the question is about the report
+    (a question labelled with the wrong document is made unanswerable by leaving out the wrong
+    one, and the held-out figures grade a right answer wrong)."""
+    from evals.sets import Question
+    from ingest.store import DocRecord
+
+    texts = {"doc-a": "2018年3月11日第十三届全国人民代表大会第一次会议通过，第44号公告。",
+             "doc-b": "在淄博已有9家,连同44家“政协委员工作室”,以点带面。"}
+    records = {"doc-a": DocRecord("doc-a", "中华人民共和国宪法修正案", "/corpus/doc-a.txt", "a",
+                                  version="v", kind="law"),
+               "doc-b": DocRecord("doc-b", "淄博政协这一年", "/corpus/doc-b.txt", "b",
+                                  version="v", kind="news")}
+    q = Question(id="q", question="淄博有多少家“政协委员工作室”？", answers=["44"])
+    assert fit_answerer.topic_sources(q, records, texts.get) == ["doc-b.txt"]
+    none = Question(id="n", question="淄博有多少家书店？", answers=["7"])
+    assert fit_answerer.topic_sources(none, records, texts.get) == []

@@ -37,6 +37,11 @@ def test_rows_holding_the_query_terms_rank_first_and_others_not_at_all(index):
     assert ranked(index, []) == []
 
 
+def test_rows_with_a_word_are_every_row_holding_it(index):
+    assert sorted(index.rows_with("政协")) == [0, 1, 3]
+    assert index.rows_with("不存在的词") == [] and KeywordIndex().rows_with("政协") == []
+
+
 def test_rare_terms_weigh_more_than_common_ones(index):
     # 政协 is in three rows, 尊严 in one: the row with both beats rows with only 政协.
     assert ranked(index, ["政协", "尊严"])[0] == "b:v:00001"

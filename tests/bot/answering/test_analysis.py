@@ -136,6 +136,9 @@ def test_focus_is_the_word_asked_about():
     assert analyze("全国政协每届任期几年？").focus == ("任期",)
     # a noun right after 多少 is what is counted
     assert analyze("淄博市政协开展了多少场次协商？").focus == ("协商",)
+    # ... whole, when it is a compound noun
+    assert analyze("淄博市政协2025年有多少名委员工作室？").focus == ("委员工作室",)
+    assert analyze("有多少篇信息被全国政协采用？").focus == ("信息",)
 
 
 def test_focus_candidates_are_nearest_first():

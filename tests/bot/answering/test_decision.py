@@ -143,6 +143,28 @@ def test_a_count_asked_in_a_unit_is_answered_by_the_best_sentence_in_reach_that_
     assert in_asked_unit(loose, [best, counted], {id(best): 2.0, id(counted): 1.9}, best) is best
 
 
+def test_the_thing_counted_is_not_traded_for_the_unit():
+    """'多少名委员工作室': the best sentence names 委员工作室 but counts them in 家; one counting
+    委员 in 名 is about something else — the best stays (and wrong_unit refuses it)."""
+    from dataclasses import replace
+
+    from bot.answering.decision import in_asked_unit
+
+    def naming(c: Candidate, focus: float) -> Candidate:
+        feats = list(c.features)
+        feats[FEATURES.index("focus")] = focus
+        return replace(c, features=tuple(feats))
+
+    q = analyze("淄博市政协2025年有多少名委员工作室？")
+    assert q.focus == ("委员工作室",)
+    best = naming(pick("连同44家“政协委员工作室”，以点带面"), 1.0)
+    members = naming(pick("涌现出62名履职表现突出委员。"), 0.0)
+    scores = {id(best): 1.0, id(members): 0.0}
+    assert in_asked_unit(q, [best, members], scores, best) is best
+    named = naming(members, 1.0)  # naming the thing counted, it would answer
+    assert in_asked_unit(q, [best, named], {id(best): 1.0, id(named): 0.0}, best) is named
+
+
 def test_a_count_in_another_unit_is_refused():
     assert check(wrong_unit, "有多少名委员工作室？", [pick("已有44家工作室")]) == Reason.WRONG_UNIT
     assert check(wrong_unit, "收到多少件提案？", [pick(OPENING)]) is None

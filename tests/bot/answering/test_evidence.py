@@ -8,7 +8,8 @@ import pytest
 
 from bot.answering.analysis import analyze
 from bot.answering.decision import asked_events, history_line
-from bot.answering.evidence import FEATURES, Source, gather
+from bot.answering.evidence import (FEATURES, Source, articles_to_follow, cited_articles, gather,
+                                    with_referrals)
 from bot.answering.model import AnswerModel, Scorer, shipped_model, trees_from_lightgbm
 from bot.retrieval import Passage
 
@@ -110,3 +111,52 @@ def test_the_shipped_model_reads_the_features_evidence_makes_and_says_how_it_was
     assert 0.0 < model.threshold < 1.0
     assert model.about["fitted_by"] == "python -m evals.fit_answerer"
     assert model.about["held_out"]  # the held-out figures it scored travel with it
+
+
+LAW = "某某保护条例"
+FORBIDS = "第二十六条 禁止占用、拆除、损坏下列监测设施：（一）监测仪器、设备和装置；"
+PENALTY = ("第三十六条 有本条例第二十六条、第二十八条所列行为之一的，给予警告，责令停止违法行为，"
+           "对个人可以处5000元以下的罚款，对单位处2万元以上10万元以下的罚款。")
+
+
+def article(text: str, number: str, index: int = 0, score: float = 1.0) -> Passage:
+    return Passage(f"law-{number}", text, {"doc_id": "law", "title": LAW, "article": number},
+                   score=score, dense_rank=index + 1)
+
+
+@pytest.mark.parametrize("text, cited", [
+    (PENALTY, {"第二十六条", "第二十八条"}),
+    ("违反本法第三十一条第三款规定，生产、经营的，处罚款。", {"第三十一条"}),
+    ("依照本办法第十条和第十二条的规定处理。", {"第十条", "第十二条"}),
+    ("第二十六条 禁止占用监测设施。", set()),  # its own heading cites nothing
+    ("依照《刑法》第二十条的规定。", set()),  # another law's article is not this law's
+])
+def test_a_provision_cites_the_articles_of_its_own_law_it_names(text, cited):
+    assert cited_articles(text) == cited
+
+
+def test_the_provision_citing_a_retrieved_article_is_read_with_it_at_its_rank():
+    forbids = Source(0, FORBIDS, f"{LAW} 第二十六条", "law", article(FORBIDS, "第二十六条"))
+    other = Source(1, "第三条 国家保护监测设施。", f"{LAW} 第三条",
+                   "law", article("第三条 国家保护监测设施。", "第三条", 1, 0.5))
+    assert articles_to_follow([forbids, other]) == [("law", "第二十六条"), ("law", "第三条")]
+    unrelated = article("第四十条 本条例自公布之日起施行。", "第四十条")
+    out = with_referrals([forbids, other], {("law", "第二十六条"): [
+        article(PENALTY, "第三十六条", score=0.0), unrelated]})
+    assert [s.passage.chunk_id for s in out] == ["law-第二十六条", "law-第三条", "law-第三十六条"]
+    added = out[-1]
+    assert added.index == 0 and FORBIDS in added.context and added.passage.score == 1.0
+    # its sentences now cover the act asked about, and the fine is the best-covered figure
+    q = analyze("个人擅自拆除监测仪器，最多可以罚多少钱？", [], lambda t: 1, 100)
+    ev = gather(q, out, set())
+    fine = next(c for c in ev.candidates if "5000元" in c.quote)
+    assert feature(fine, "terms_framed") > 0.5 and feature(fine, "unit") == 1.0
+
+
+def test_a_retrieved_citing_provision_gains_the_context_and_keeps_its_rank():
+    forbids = Source(1, FORBIDS, f"{LAW} 第二十六条", "law", article(FORBIDS, "第二十六条", 1))
+    penalty = Source(0, PENALTY, f"{LAW} 第三十六条", "law", article(PENALTY, "第三十六条"))
+    out = with_referrals([penalty, forbids], {("law", "第二十六条"): [
+        article(PENALTY, "第三十六条")]})
+    assert [s.index for s in out] == [0, 1] and FORBIDS in out[0].context
+    assert with_referrals([penalty, forbids], {}) == [penalty, forbids]
