@@ -39,7 +39,7 @@ class Grounding:
     def citing(self, articles: list[tuple[str, str]]) -> dict[tuple[str, str], list[Passage]]:
         """For each (doc id, article) — 第二十六条 —, the document's other passages that name
         that article: found by the keyword index's rows holding the word, read by id in one
-        call (at most _CITING a article)."""
+        call (at most _CITING an article)."""
         index = self.kb.keywords
         wanted: dict[str, list[tuple[str, str]]] = {}
         for doc_id, article in articles:

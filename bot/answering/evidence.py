@@ -16,8 +16,8 @@ import numpy as np
 
 from bot.answering.analysis import Analysis, focus_found, mentions_body, normalized
 from bot.answering.clues import (FIGURE_KINDS, bigrams, counts, fits_kind, focus_near_figure,
-                                 has_unit, states_duration_of, term_coverage,
-                                 total_of, years_named)
+                                 has_unit, states_duration_of, term_coverage, total_of,
+                                 years_named)
 from bot.answering.lexicon import lexicon
 from bot.figures import find_figures
 from bot.retrieval import Passage
@@ -170,7 +170,6 @@ def with_referrals(sources: list[Source], citing: dict[tuple[str, str], list[Pas
     cites a retrieved article (`citing`: (doc id, article) -> passages naming it) is read with
     that article's text as context, ranked where the article ranked; one already retrieved gains
     the context and keeps its own rank."""
-    by_chunk = {s.passage.chunk_id: s for s in sources}
     extra: dict[str, tuple[Source, Passage]] = {}  # chunk id -> (the cited source, the citer)
     for src in sources:
         article = src.passage.meta.get("article", "")
@@ -185,9 +184,7 @@ def with_referrals(sources: list[Source], citing: dict[tuple[str, str], list[Pas
             cited = extra.pop(src.passage.chunk_id)[0]
             src = replace(src, context=f"{src.context} {cited.text}")
         out.append(src)
-    for chunk_id, (cited, p) in extra.items():
-        if chunk_id in by_chunk:
-            continue
+    for cited, p in extra.values():  # the rest were not retrieved: added where they cite
         ranked = replace(p, score=cited.passage.score, dense_rank=cited.passage.dense_rank,
                          keyword_rank=cited.passage.keyword_rank)
         out.append(Source(cited.index, p.text, f"{context_of(p)} {cited.text}", p.doc_id, ranked))
