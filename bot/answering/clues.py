@@ -6,6 +6,7 @@ Plain functions over strings; the evidence stage turns their answers into featur
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.answering.analysis import FIGURE_KINDS, aliases, normalized, unit_chars  # noqa: F401
 from bot.answering.lexicon import lexicon
@@ -50,8 +51,10 @@ def _bigram_share(term: str, text: str) -> float:
     return sum(g in text for g in grams) / len(grams) if grams else 0.0
 
 
-def counts(text: str) -> list[tuple[int, int]]:
-    """Spans of figures that are counts or amounts, not parts of dates or slogans."""
+@lru_cache(maxsize=16384)
+def counts(text: str) -> tuple[tuple[int, int], ...]:
+    """Spans of figures that are counts or amounts, not parts of dates or slogans. Cached: each
+    sentence is asked about by several features of one question."""
     slogan = lexicon().slogan
     dates = [m.span() for m in _DATE.finditer(text)]
     out = []
@@ -65,7 +68,7 @@ def counts(text: str) -> list[tuple[int, int]]:
         if text[max(0, f.start - 1):f.start] == "第":
             continue  # an ordinal (第十二条)
         out.append((f.start, f.end))
-    return out
+    return tuple(out)
 
 
 def has_unit(text: str, unit: str) -> bool:
@@ -135,8 +138,9 @@ def years_named(text: str) -> set[int]:
     return {int(m.group(0)[:4]) for m in re.finditer(r"(?:19|20)\d{2}(?=年)", text)}
 
 
+_PAIR = re.compile(r"(?=([^\W_]{2}))")  # every overlapping pair of letters or digits
+
+
 def bigrams(text: str) -> frozenset[str]:
     """Character pairs of the normalised text, punctuation and spaces left out."""
-    norm = normalized(text)
-    return frozenset(norm[i:i + 2] for i in range(len(norm) - 1)
-                     if norm[i].isalnum() and norm[i + 1].isalnum())
+    return frozenset(_PAIR.findall(normalized(text)))

@@ -267,6 +267,40 @@ def _asks_whole(q: Analysis) -> bool:
         t in q.focus or any(f in t for f in framing) for t in q.terms)
 
 
+@dataclass(frozen=True)
+class _Sentence:
+    """What a sentence of a passage is, whatever the question: read once per passage text."""
+
+    start: int
+    end: int
+    lead: tuple[int, int] | None  # the list lead introducing it
+    text: str
+    framed: str  # its lead, then itself
+    grams: frozenset[str]  # bigrams of itself
+    framed_grams: frozenset[str]
+    years: frozenset[int]
+
+
+@lru_cache(maxsize=4096)
+def _sentences(text: str) -> tuple[_Sentence, ...]:
+    """The passage's answer sentences (at least MIN_SENTENCE long), each with its list lead.
+    Cached by text: the passages a popular document answers from are read by many questions."""
+    spans, lead = [], None
+    for start, end in sentence_spans(text):
+        sentence = text[start:end]
+        if sentence.endswith(("：", ":")):
+            lead = (start, end)
+        if len(sentence) >= MIN_SENTENCE:
+            spans.append((start, end, lead if lead and lead[1] <= start else None))
+    out = []
+    for start, end, lead in spans:
+        sentence = text[start:end]
+        framed = (text[lead[0]:lead[1]] if lead else "") + sentence
+        out.append(_Sentence(start, end, lead, sentence, framed, bigrams(sentence),
+                             bigrams(framed), frozenset(years_named(sentence))))
+    return tuple(out)
+
+
 @lru_cache(maxsize=4096)
 def _sentence_features(text: str, context: str, asked: _Asked
                        ) -> tuple[tuple[int, int, tuple[int, int] | None, tuple[float, ...]], ...]:
@@ -280,23 +314,15 @@ def _sentence_features(text: str, context: str, asked: _Asked
     context_terms = term_coverage(context + "\n" + text, ctx_terms) if ctx_terms else 0.0
     focus_passage = float(bool(asked.focus) and all(focus_found(t, context + text)
                                                     for t in asked.focus))
-    spans, lead = [], None
-    for start, end in sentence_spans(text):
-        sentence = text[start:end]
-        if sentence.endswith(("：", ":")):
-            lead = (start, end)
-        if len(sentence) >= MIN_SENTENCE:
-            spans.append((start, end, lead if lead and lead[1] <= start else None))
-    covers = [len(rest & bigrams(text[s:e])) / n_rest for s, e, _ in spans]
+    sentences = _sentences(text)
+    covers = [len(rest & s.grams) / n_rest for s in sentences]
     out = []
-    for i, (start, end, item_lead) in enumerate(spans):
-        sentence = text[start:end]
-        framed = (text[item_lead[0]:item_lead[1]] if item_lead else "") + sentence
-        grams = bigrams(framed)
+    for i, s in enumerate(sentences):
+        sentence, framed = s.text, s.framed
         neighbour = max([covers[j] for j in (i - 1, i + 1) if 0 <= j < len(covers)], default=0.0)
-        said = years_named(sentence)
         feats = {
-            "cover_rest": covers[i], "cover_all": len(asked.grams & (grams | ctx_grams)) / n_grams,
+            "cover_rest": covers[i],
+            "cover_all": len(asked.grams & (s.framed_grams | ctx_grams)) / n_grams,
             "title_in_question": title_in_q, "terms": term_coverage(sentence, own),
             "terms_framed": term_coverage(context + framed, own), "terms_passage": terms_passage,
             "context_terms": context_terms, "neighbour": neighbour,
@@ -314,12 +340,13 @@ def _sentence_features(text: str, context: str, asked: _Asked
             "total": float(asked.whole and total_of(sentence, asked.focus)),
             "only_stated": float(_only_stated(sentence, asked.stated)),
             "body": _body(context + framed, asked.bodies),
-            "year_match": float(bool(said & set(asked.years))),
-            "year_other": float(bool(asked.years) and bool(said) and not said & set(asked.years)),
+            "year_match": float(bool(s.years & set(asked.years))),
+            "year_other": float(bool(asked.years) and bool(s.years)
+                                and not s.years & set(asked.years)),
             "position": 1 / (1 + i), "length": math.log1p(len(sentence)),
-            "has_lead": float(item_lead is not None),
+            "has_lead": float(s.lead is not None),
         }
-        out.append((start, end, item_lead, tuple(feats[name] for name in _OWN)))
+        out.append((s.start, s.end, s.lead, tuple(feats[name] for name in _OWN)))
     return tuple(out)
 
 
