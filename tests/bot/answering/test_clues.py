@@ -57,12 +57,12 @@ def test_counts_are_the_figures_that_count_something():
     "报上一级人民政府批准",  # 上一级 is a level
 ])
 def test_figures_in_dates_years_ordinals_and_slogans_are_not_counts(text):
-    assert counts(text) == []
+    assert not counts(text)
 
 
 @pytest.mark.parametrize("text", ["中华人民共和国于一九四九年十月一日成立", "二〇一八年三月十一日通过"])
 def test_a_date_written_in_numerals_is_a_date(text):
-    assert counts(text) == []
+    assert not counts(text)
     assert fits_kind(text, "date")
 
 
