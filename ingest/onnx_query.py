@@ -30,9 +30,9 @@ QUERY_GRAPH = "onnx/query-fused.onnx"
 # CPPCC_KB_QUERY_PRECISION=int8: the fused graph in mixed int8/4-bit (ingest/query_quant.py),
 # made once beside it. Its weights fit the L3 cache: ~11 ms a question instead of ~15.
 QUERY_GRAPH_INT8 = "onnx/query-mixed-int8.onnx"
-# The answerer's sentence vectors (ingest/sentence_vectors.py): plain dynamic int8, per channel.
-# Its vectors are ~0.996 cosine to the exact ones — too coarse to rank a store's passages by,
-# fine for telling a passage's sentences apart — and it embeds sentences ~2x faster than
+# The answerer's sentence vectors (ingest/sentence_vectors.py) where OpenVINO cannot run them in
+# bf16 (ingest/embedder.py): plain dynamic int8, per channel. Its vectors are ~0.996 cosine to
+# the exact ones, and move a little with their batch-mates; it embeds sentences ~2x faster than
 # PyTorch and ~1.4x faster than the mixed graph.
 SENTENCE_GRAPH = "onnx/sentence-int8.onnx"
 SENTENCE_TOKENS = 128  # a sentence longer than this is cut for its vector (read whole anyway)

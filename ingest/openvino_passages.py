@@ -3,9 +3,8 @@
 An ingest is a long run of short texts in batches, all in the model. Measured on this project's
 2-core machine (AVX-512 with BF16; e5-small, the shared corpus's 903 chunks, length-sorted
 batches of 16): sentence-transformers fp32 26.9 chunks/s, the mixed int8 ONNX graph 47.5/s
-(cosine to the exact vectors >= 0.9997), OpenVINO bf16 62-64/s (cosine >= 0.99999). Sentences
-(~41 tokens) would run 155-168/s here against 146/s on the plain int8 graph, but their vectors
-are a fitted model's features and stay on the graph it was fitted with (ingest/embedder.py).
+(cosine to the exact vectors >= 0.9997), OpenVINO bf16 62-64/s (cosine >= 0.99999). The answerer's
+sentence vectors run here too, cut at 128 tokens (ingest/embedder.py says why).
 bf16 keeps fp32's exponent and rounds only the mantissa, so the vectors stay almost exact
 where int8 loses a little. On a CPU
 without bf16 arithmetic OpenVINO computes the same graph in fp32 (the vectors are then the
@@ -39,9 +38,11 @@ class OpenVinoEncoder:
         self.requests = max(1, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
         self._lock = threading.Lock()  # one batch run at a time keeps every core on it
 
-    def encode_many(self, texts: list[str], prefix: str, batch: int = 16) -> np.ndarray:
+    def encode_many(self, texts: list[str], prefix: str, batch: int = 16,
+                    max_length: int | None = None) -> np.ndarray:
         """Length-sorted batches, as many in flight as the compiled model has streams (one per
-        core here): both cores busy, almost no padding."""
+        core here): both cores busy, almost no padding. Each text's vector is its own: no scale
+        is shared across a batch, so batch-mates do not move it."""
         import openvino as ov
 
         out = np.zeros((len(texts), 0), dtype=np.float32)
@@ -58,7 +59,7 @@ class OpenVinoEncoder:
             queue = ov.AsyncInferQueue(self.compiled, self.requests)
             queue.set_callback(done)
             for key, (rows, feed) in enumerate(length_batches(
-                    self.tokenizer, texts, prefix, batch, self.max_length)):
+                    self.tokenizer, texts, prefix, batch, max_length or self.max_length)):
                 pending[key] = (rows, feed["attention_mask"])
                 queue.start_async({"input_ids": feed["input_ids"],
                                    "attention_mask": feed["attention_mask"]}, key)

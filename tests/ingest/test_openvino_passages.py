@@ -42,12 +42,15 @@ def test_bf16_passages_are_the_exact_vectors_to_five_places_each_in_its_own_row(
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
 
 
-def test_sentence_vectors_stay_on_the_graph_the_answerer_was_fitted_with(embedder):
-    # the same vectors whatever the passages' precision (they are a fitted model's features)
-    got = embedder.embed_sentences(TEXTS)
-    plain = embedder.sentence_encoder().encode_many(TEXTS, embedder.sentence_encoder().prefix)
-    assert np.array_equal(got, plain)
-    assert np.all(np.sum(got * exact(embedder.model, TEXTS), axis=1) >= 0.99)
+def test_a_sentence_vector_is_its_own_whatever_is_embedded_beside_it(embedder):
+    # The int8 graph scaled activations per batch: the same sentence among other batch-mates
+    # came out at cosine ~0.996, and answers depended on which files were ingested together.
+    among = embedder.embed_sentences(TEXTS)
+    for i, text in enumerate(TEXTS):
+        alone = embedder.embed_sentences([text])[0]
+        assert float(alone @ among[i]) >= 0.99999
+    assert np.all(np.sum(among * exact(embedder.model, TEXTS), axis=1) >= 0.9999)
+    assert np.allclose(np.linalg.norm(among, axis=1), 1.0, atol=1e-5)
 
 
 def ingest_one(settings, embedder, folder, name, topic):
