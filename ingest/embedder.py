@@ -44,6 +44,10 @@ class Embedder:
         self._sentence_encoder = _Once(make_sentence_encoder, self._query_lock)
         # ingest/openvino_passages.py: bf16 passages, made at the first ingest that needs it
         self._passage_encoder = _Once(make_passage_encoder, threading.Lock())
+        # the same encoder for the answerer's sentences, or None: asked once, not per batch
+        self._sentence_bf16 = _Once(
+            lambda: self._passage_encoder.get() if self._passage_encoder.can_make() else None,
+            threading.Lock())
         self.dim = int(model.get_embedding_dimension())
         prompts = getattr(model, "prompts", {}) or {}
         self._query_prompt = "query" if "query" in prompts else None
@@ -94,8 +98,8 @@ class Embedder:
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._passage_encoder.can_make():
-            bf16 = self._passage_encoder.get()
+        bf16 = self._sentence_bf16.get()
+        if bf16 is not None:
             return bf16.encode_many(texts, bf16.prefix, SENTENCE_BATCH, SENTENCE_TOKENS)
         encoder = self.sentence_encoder()
         if encoder is not None:

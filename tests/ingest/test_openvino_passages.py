@@ -53,6 +53,25 @@ def test_a_sentence_vector_is_its_own_whatever_is_embedded_beside_it(embedder):
     assert np.allclose(np.linalg.norm(among, axis=1), 1.0, atol=1e-5)
 
 
+def test_where_openvino_cannot_run_sentences_come_from_the_int8_graph_asked_once(embedder):
+    from ingest.embedder import Embedder
+
+    tried = []
+
+    def no_openvino():
+        tried.append(1)
+        raise EmbedderError("OpenVINO is not installed")
+
+    plain = Embedder(embedder.model, embedder.name, make_sentence_encoder=embedder.sentence_encoder,
+                     make_passage_encoder=no_openvino)
+    first, again = plain.embed_sentences(TEXTS), plain.embed_sentences(TEXTS[:2])
+    assert len(tried) == 1  # not re-tried (and re-warned) for every batch of an ingest
+    int8 = embedder.sentence_encoder()
+    assert np.array_equal(first, int8.encode_many(TEXTS, int8.prefix))
+    assert np.all(np.sum(first * exact(embedder.model, TEXTS), axis=1) >= 0.99)
+    assert again.shape == (2, first.shape[1])
+
+
 def ingest_one(settings, embedder, folder, name, topic):
     write_topic(folder, name, topic, paragraphs=1)
     summary = ingest_paths([folder / name], settings, kb=KnowledgeBase(settings, embedder))
