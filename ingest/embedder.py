@@ -91,9 +91,11 @@ class Embedder:
         activations per batch, so a sentence's vector moved with whatever was ingested beside
         it (cosine down to 0.996 between two groupings), and the same 14 files ingested one by
         one or in one run answered 2 of cppcc_dev's 112 questions differently. bf16 vectors are
-        also the exact ones (cosine >= 0.99999 against 0.997 for int8) and come ~5 % faster
-        (batches of 16: 143 sentences/s against 129-137/s, 3,000 sentences of 20 laws). The
-        answerer's model was refitted on them (evals/fit_answerer.py)."""
+        also the exact ones (cosine >= 0.99999 against 0.997 for int8), and as fast: 143
+        sentences/s against 129-137/s on 3,000 sentences of 20 laws, 6-15 % less sentence time
+        over 75 laws back to back, and 1,138 s against 1,101 s over all 1,564 laws on an evening
+        the unchanged passages ran 2.4 % slower (bench/README.md). The answerer's model was
+        refitted on them (evals/fit_answerer.py)."""
         from ingest.onnx_query import SENTENCE_TOKENS
 
         if not texts:
