@@ -3,12 +3,11 @@
 An ingest is a long run of short texts in batches, all in the model. Measured on this project's
 2-core machine (AVX-512 with BF16; e5-small, the shared corpus's 903 chunks, length-sorted
 batches of 16): sentence-transformers fp32 26.9 chunks/s, the mixed int8 ONNX graph 47.5/s
-(cosine to the exact vectors >= 0.9997), OpenVINO bf16 62-64/s (cosine >= 0.99999). The answerer's
-sentence vectors run here too, cut at 128 tokens (ingest/embedder.py says why).
-bf16 keeps fp32's exponent and rounds only the mantissa, so the vectors stay almost exact
-where int8 loses a little. On a CPU
-without bf16 arithmetic OpenVINO computes the same graph in fp32 (the vectors are then the
-exact ones, the speed that of fp32: ~34/s here).
+(cosine to the exact vectors >= 0.9997), OpenVINO bf16 62-64/s (cosine >= 0.99999). The
+answerer's sentence vectors run here too, cut at 128 tokens (ingest/embedder.py says why).
+bf16 keeps fp32's exponent and rounds only the mantissa, so the vectors stay almost exact where
+int8 loses a little. On a CPU without bf16 arithmetic OpenVINO computes the same graph in fp32
+(the vectors are then the exact ones, the speed that of fp32: ~34/s here).
 
 The graph is the fused fp32 ONNX graph the questions' encoder exports (ingest/onnx_query.py),
 read and compiled at the first ingest (~1.3 s); it is used only after its vectors have been
