@@ -297,7 +297,10 @@ def test_sigkilled_ingests_at_staged_moments_then_the_next_run_completes(tmp_pat
         if state == "new":
             break  # a kill fell among the commits, or the run ended first
     # The kills were real and fell on both sides of the commit; the batch switched as one.
-    assert sum(k[2] for k in kills) >= 4, kills
+    # Three at least, so a run also recovers after a run that recovered: on a loaded machine
+    # the chunk write and the commit can both pass between two looks, so the "writes 3" kill
+    # may already be the one that lands after the commit (seen in CI: at write 18).
+    assert sum(k[2] for k in kills) >= 3, kills
     assert {(k[4], k[5]) for k in kills if k[2]} == {("old", 2), ("new", 5)}, kills
 
     final = warm.run(["--data", data, "ingest", docs])
