@@ -270,7 +270,7 @@ class Bot:
                           note=render(d.reason, **dict(d.names)),
                           mode="extractive-refusal" if d.hard else "extractive",
                           support=round(d.confidence, 3))
-        answer = build_citations(list(d.picks) + list(d.disputed),
+        answer = build_citations(list(d.shown) + list(d.disputed),
                                  Grounding(self.kb, self.kb.records()))
         answer.support = round(d.confidence, 3)
         if d.disputed:

@@ -53,11 +53,26 @@ def section_path(meta: dict) -> str:
 
 
 def build_citations(picks: list[Candidate], ground) -> Answer:
-    """The extractive answer: each quote led by its document and article, with its [n]."""
+    """The extractive answer: each quote led by its document and article, with its [n]. A pick
+    that reads on from the one before in the same passage joins its line: one quote and one [n]
+    when nothing stands between them, else "……" and a [n] of its own."""
     citations: list[Citation] = []
     lines = []
-    for pick in picks:
+    for i, pick in enumerate(picks):
         p = pick.source.passage
+        before = picks[i - 1] if i else None
+        if before is not None and before.source.passage.chunk_id == p.chunk_id and \
+                before.end <= pick.start and pick.lead_text in ("", before.lead_text):
+            between = p.text[before.end:pick.start]
+            if not between.strip():
+                first = citations[-1]
+                citations[-1] = _citation(first.n, p, first.start - p.meta["start"], pick.end,
+                                          ground)
+                lines[-1] = lines[-1][:-len(f"[{first.n}]")] + f"{between}{pick.quote}[{first.n}]"
+                continue
+            citations.append(_citation(len(citations) + 1, p, pick.start, pick.end, ground))
+            lines[-1] += f"……{pick.quote}[{len(citations)}]"
+            continue
         n = len(citations) + 1
         citations.append(_citation(n, p, pick.start, pick.end, ground))
         intro = f"{pick.lead_text}……" if pick.lead_text else ""

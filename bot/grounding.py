@@ -43,7 +43,7 @@ class Grounding:
         index = self.kb.keywords
         wanted: dict[str, list[tuple[str, str]]] = {}
         for doc_id, article in articles:
-            rows = set(index.rows_with(article)) & set(index.rows_of({doc_id}))
+            rows = index.rows_with(article, within=index.rows_of({doc_id}))
             for cid in sorted(cid for cid in (index.ids[r] for r in rows)
                               if current_doc(cid, self.records))[:_CITING]:
                 wanted.setdefault(cid, []).append((doc_id, article))

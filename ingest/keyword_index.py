@@ -87,15 +87,23 @@ class KeywordIndex:
             self._rows = rows
         return [i for d in doc_ids for i in self._rows.get(d, ())]
 
-    def rows_with(self, token: str) -> list[int]:
-        """The rows that hold the token."""
+    def rows_with(self, token: str, within: list[int] | None = None) -> list[int]:
+        """The rows that hold the token; `within`: only those of these rows (a word every law
+        holds, 第二十六条, is in thousands of rows; one law's are a few)."""
         col = self.vocab.get(token)
         if col is None or not len(self.ids):
             return []
         weights = self._bm25_weights()
         if col >= weights.shape[1]:
             return []
-        return weights.indices[weights.indptr[col]:weights.indptr[col + 1]].tolist()
+        holding = weights.indices[weights.indptr[col]:weights.indptr[col + 1]]  # sorted
+        if within is None:
+            return holding.tolist()
+        rows = np.asarray(within, dtype=holding.dtype)
+        at = np.searchsorted(holding, rows)
+        found = at < len(holding)
+        found[found] = holding[at[found]] == rows[found]
+        return rows[found].tolist()
 
     def _term(self, token: str) -> int:
         idx = self.vocab.get(token)

@@ -107,6 +107,26 @@ def test_several_picks_are_numbered_in_order():
     assert lines[0].endswith("[1]") and lines[1].endswith("[2]")
 
 
+def test_sentences_of_one_passage_said_one_after_the_other_are_one_quote():
+    answer = build_citations([pick_of(FLAG, "国旗应当每日升挂。"),
+                              pick_of(FLAG, "举行升旗仪式时，应当奏唱国歌。")], GROUND)
+    [c] = answer.citations
+    assert c.quote == "国旗应当每日升挂。举行升旗仪式时，应当奏唱国歌。"
+    assert c.passage[c.start - c.passage_start:c.end - c.passage_start] == c.quote
+    assert answer.answer.count("《中华人民共和国国旗法》") == 1
+    assert answer.answer.endswith("国旗应当每日升挂。举行升旗仪式时，应当奏唱国歌。[1]")
+
+
+def test_sentences_of_one_passage_with_words_between_them_are_two_quotes_on_one_line():
+    answer = build_citations([pick_of(ZIBO, "全年636件提案承载民意"),
+                              pick_of(ZIBO, "工信部6000万元专项资金支持我市企业研发。")], GROUND)
+    assert [c.quote for c in answer.citations] == ["全年636件提案承载民意",
+                                                   "工信部6000万元专项资金支持我市企业研发。"]
+    assert "\n" not in answer.answer and answer.answer.count("淄博政协这一年") == 1
+    assert "全年636件提案承载民意[1]……工信部6000万元专项资金支持我市企业研发。[2]" in answer.answer
+    assert answer.verified
+
+
 def test_the_documents_date_comes_from_its_record():
     ground = SimpleNamespace(records={"zibo": SimpleNamespace(date="2026-01-13")})
     answer = build_citations([pick_of(ZIBO, "全年636件提案承载民意")], ground)

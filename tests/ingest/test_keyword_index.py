@@ -42,6 +42,13 @@ def test_rows_with_a_word_are_every_row_holding_it(index):
     assert index.rows_with("不存在的词") == [] and KeywordIndex().rows_with("政协") == []
 
 
+def test_rows_with_a_word_within_some_rows_are_those_of_them_holding_it(index):
+    assert index.rows_with("政协", within=index.rows_of({"b"})) == [3]
+    assert index.rows_with("政协", within=[3, 0, 2]) == [3, 0]  # in the order asked
+    assert index.rows_with("政协", within=[]) == []
+    assert index.rows_with("提案", within=[3]) == [] and index.rows_with("无", within=[0]) == []
+
+
 def test_rare_terms_weigh_more_than_common_ones(index):
     # 政协 is in three rows, 尊严 in one: the row with both beats rows with only 政协.
     assert ranked(index, ["政协", "尊严"])[0] == "b:v:00001"

@@ -5,7 +5,7 @@ each with a reason code; everything else is the fitted judge's call."""
 from __future__ import annotations
 
 from bot.answering.analysis import analyze
-from bot.answering.decision import (DocFacts, document_not_in_kb, national_vs_local,
+from bot.answering.decision import (JUDGE_FEATURES, DocFacts, document_not_in_kb, national_vs_local,
                                     only_stated, other_body, place_missing, rule_from_news,
                                     trim, wrong_unit, year_or_version_missing)
 from bot.answering.evidence import FEATURES, Candidate, Source
@@ -249,3 +249,73 @@ def test_a_law_is_judged_against_the_laws_own_threshold(tmp_path):
     model.save(tmp_path / "m.json")
     assert AnswerModel.load(tmp_path / "m.json").threshold_for("law") == 0.2
     assert AnswerModel(zero, zero, 0.4, {}).threshold_for("law") == 0.4  # none fitted: one for all
+
+
+# ---- the sentence beside -----------------------------------------------------------------------
+def passage_of(*sentences: str) -> list[Candidate]:
+    text = "".join(sentences)
+    p = Passage("c1", text, {"doc_id": "d1", "title": "猴面包树"})
+    src = Source(0, text, "猴面包树", "d1", p)
+    out, at = [], 0
+    for sentence in sentences:
+        out.append(Candidate(src, at, at + len(sentence), None, tuple(0.0 for _ in FEATURES)))
+        at += len(sentence)
+    return out
+
+
+def test_the_sentence_beside_the_best_is_shown_when_the_selector_can_hardly_tell_them_apart():
+    from bot.answering.decision import neighbour_part
+    from bot.answering.evidence import Evidence
+
+    a, b, c, d = passage_of("它原产于非洲。", "果肉的钙含量比菠菜高。", "因此它被称为笨蛋水果。",
+                            "树干可以储水。")
+    other = passage_of("另一篇文章的句子。")[0]
+    ev = Evidence((a.source, other.source), (a, b, c, d, other), frozenset())
+    scores = {id(a): 0.0, id(b): 1.5, id(c): 3.0, id(d): 2.0, id(other): 2.9}
+    assert neighbour_part(ev, scores, c) == [d]  # the closer of the two beside it
+    scores[id(d)] = 0.5
+    assert neighbour_part(ev, scores, c) == [b]
+    scores[id(b)] = 0.9  # both more than 2 log-odds below: the best stands alone
+    assert neighbour_part(ev, scores, c) == []
+    # the first sentence has one beside it, the next; another passage's sentence is never beside
+    assert neighbour_part(ev, {**scores, id(a): 4.0}, a) == []
+    assert neighbour_part(ev, {**scores, id(a): 2.5}, a) == [b]
+
+
+def test_the_sentence_beside_is_shown_in_reading_order_and_the_judge_never_reads_it():
+    import numpy as np
+
+    from bot.answering.decision import decide
+    from bot.answering.evidence import Evidence
+
+    first, best = passage_of("果肉的钙含量比菠菜高。", "因此它被称为笨蛋水果。")
+    weights = np.zeros(len(FEATURES))
+    weights[FEATURES.index("cover_rest")] = 1.0
+    judge = Scorer(JUDGE_FEATURES, "linear", weights=np.zeros(len(JUDGE_FEATURES)))
+    model = AnswerModel(Scorer(FEATURES, "linear", weights=weights), judge, 0.4, {})
+
+    def with_cover(c: Candidate, value: float) -> Candidate:
+        feats = list(c.features)
+        feats[FEATURES.index("cover_rest")] = value
+        return Candidate(c.source, c.start, c.end, c.lead, tuple(feats))
+
+    q = analyze("为什么猴面包树被称为笨蛋水果？")
+    close = Evidence((best.source,), (with_cover(first, 1.0), with_cover(best, 2.0)), frozenset())
+    far = Evidence((best.source,), (with_cover(first, -1.0), with_cover(best, 2.0)), frozenset())
+    shown = decide(q, close, model, facts(), lambda d: "")
+    alone = decide(q, far, model, facts(), lambda d: "")
+    assert [p.quote for p in shown.picks] == [p.quote for p in alone.picks] == ["因此它被称为笨蛋水果。"]
+    assert [p.quote for p in shown.shown] == ["果肉的钙含量比菠菜高。", "因此它被称为笨蛋水果。"]
+    assert [p.quote for p in alone.shown] == ["因此它被称为笨蛋水果。"]
+    assert shown.confidence == alone.confidence  # the judge read the best sentence alone
+
+
+def test_a_document_named_is_found_among_many_titles_as_one_by_one():
+    from bot.answering.decision import names_any_document, names_document
+
+    titles = ["中国人民政治协商会议章程", "中华人民共和国国旗法", "劳动保障监察条例", "宪法"]
+    for name in ["政协章程", "国旗法", "监察法实施条例", "中华人民共和国宪法修正案", "国歌法",
+                 "劳动保障监察条例", "a.b*c", "章程会议"]:
+        assert names_any_document(name, titles) == any(names_document(name, t) for t in titles)
+    assert names_any_document("政协章程", titles) and not names_any_document("国歌法", titles)
+    assert not names_any_document("政协章程", [])
