@@ -54,6 +54,9 @@ class Turn:
     # Has the asker gone away? Checked between an LLM's deltas (`Bot.ask(cancelled=…)`).
     cancelled: Callable[[], bool] | None = None
     named: set[str] = field(default_factory=set)  # documents the question names
+    # A question answered in parts: (how each part is named, [(its question, the parts before
+    # it, the document it is asked of)]); None for one answered whole.
+    split: tuple[list[str], list[tuple[str, list[str], str]]] | None = None
     info: Analysis | None = None  # stage 1
     passages: list[Passage] = field(default_factory=list)
     evidence: Evidence | None = None  # stage 2
@@ -148,6 +151,10 @@ class Bot:
             raise QuestionError("mode llm needs an LLM endpoint: set CPPCC_KB_LLM_BASE_URL")
         turn.question = question
         self.search.prefetch(expand_query(question))  # the model runs while the question is read
+        if not turn.part_of:
+            turn.split = self._split(question)
+            for part, _, _ in turn.split[1] if turn.split else ():
+                self.search.prefetch(expand_query(part))  # each part's search comes later
         keywords = self.kb.keywords
         turn.info = analyze(question, turn.history, keywords.document_frequency, len(keywords),
                             leans=bool(turn.part_of))
@@ -243,18 +250,23 @@ class Bot:
     # ---- answering -------------------------------------------------------------------------
     def _extractive(self, turn: Turn) -> Answer:
         """One question, or each part of a two-part question answered on its own and joined."""
-        if not turn.part_of:
-            parts = split_subquestions(turn.question)
-            if len(parts) > 1:
-                return combine([self._extractive(self._part(turn, part, parts[:i]))
-                                for i, part in enumerate(parts)], parts)
-            docs = docs_compared(turn.question, self.kb.records())
-            if len(docs) > 1:
-                named = [name for _, name in docs]
-                return combine([self._extractive(self._part(
-                    turn, question_about(turn.question, name, named), [], doc))
-                    for doc, name in docs], named)
+        if not turn.part_of and turn.split:
+            labels, parts = turn.split
+            return combine([self._extractive(self._part(turn, question, earlier, doc))
+                            for question, earlier, doc in parts], labels)
         return self._from_decision(turn)
+
+    def _split(self, question: str) -> tuple[list[str], list[tuple[str, list[str], str]]] | None:
+        """Two questions in one, each answered on its own; or one question asked of two
+        documents it names ('国旗法和国歌法分别…'), asked of each."""
+        parts = split_subquestions(question)
+        if len(parts) > 1:
+            return parts, [(part, parts[:i], "") for i, part in enumerate(parts)]
+        docs = docs_compared(question, self.kb.records())
+        if len(docs) > 1:
+            named = [name for _, name in docs]
+            return named, [(question_about(question, name, named), [], doc) for doc, name in docs]
+        return None
 
     def _part(self, turn: Turn, question: str, earlier: list[str], doc_id: str = "") -> Turn:
         filters = Filters([doc_id], turn.filters.years) if doc_id else turn.filters

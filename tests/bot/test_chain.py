@@ -181,6 +181,26 @@ def test_two_named_laws_are_answered_one_by_one(ask, corpus_bot, doc_ids):
     assert "2017年10月1日" in answer.citations[1].quote
 
 
+def test_every_parts_question_is_embedded_while_the_whole_question_is_still_being_read(
+        corpus_bot):
+    """The parts' searches come after the whole question's: their vectors are asked for at
+    once, so the model makes them while the whole question is answered."""
+    from bot.answering.analysis import expand_query
+
+    asked = []
+    search = corpus_bot.search
+    real = search.prefetch
+    search.prefetch = lambda query: (asked.append(query), real(query))
+    try:
+        turn = corpus_bot._prepare(corpus_bot._turn(
+            "国旗法与国歌法各自从哪天起施行？", None, None, None, "extractive"))
+    finally:
+        del search.prefetch
+    labels, parts = turn.split
+    assert labels == ["国旗法", "国歌法"] and len(parts) == 2
+    assert asked == [expand_query(turn.question)] + [expand_query(q) for q, _, _ in parts]
+
+
 def test_each_part_of_a_two_part_question_is_answered_when_the_corpus_holds_it(ask):
     answer = ask("2025年淄博市政协形成了多少篇理论研究成果？另外开展了多少场次政策宣讲？")
     assert NOT_FOUND not in answer.answer
