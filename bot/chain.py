@@ -153,8 +153,13 @@ class Bot:
         self.search.prefetch(expand_query(question))  # the model runs while the question is read
         if not turn.part_of:
             turn.split = self._split(question)
-            for part, _, _ in turn.split[1] if turn.split else ():
-                self.search.prefetch(expand_query(part))  # each part's search comes later
+            for part, earlier, _ in turn.split[1] if turn.split else ():
+                # Each part's searches come later: its own, and (a part leans on the one
+                # before it, or on the conversation) the one blended with that question.
+                self.search.prefetch(expand_query(part))
+                context = (turn.history + earlier)[-1:]
+                if context:
+                    self.search.prefetch(f"{context[0]} {part}")
         keywords = self.kb.keywords
         turn.info = analyze(question, turn.history, keywords.document_frequency, len(keywords),
                             leans=bool(turn.part_of))

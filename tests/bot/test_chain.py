@@ -199,6 +199,20 @@ def test_every_parts_question_is_embedded_while_the_whole_question_is_still_bein
     labels, parts = turn.split
     assert labels == ["国旗法", "国歌法"] and len(parts) == 2
     assert asked == [expand_query(turn.question)] + [expand_query(q) for q, _, _ in parts]
+    # two questions in one: the second leans on the first, and is searched blended with it too
+    asked.clear()
+    search.prefetch = lambda query: (asked.append(query), real(query))
+    try:
+        turn = corpus_bot._prepare(corpus_bot._turn(
+            "2025年淄博市政协形成了多少篇理论研究成果？另外开展了多少场政策宣讲？", None, None,
+            None, "extractive"))
+    finally:
+        del search.prefetch
+    (first, _, _), (second, earlier, _) = turn.split[1]
+    assert earlier == [first]
+    assert asked[1:] == [expand_query(first), expand_query(second), f"{first} {second}"]
+    answer = corpus_bot.ask(turn.question)
+    assert "41篇" in answer.answer and "131场政策宣讲" in answer.answer
 
 
 def test_each_part_of_a_two_part_question_is_answered_when_the_corpus_holds_it(ask):
