@@ -16,7 +16,7 @@ class Grounding:
 
     def doc_text(self, doc_id: str) -> str:
         rec = self.records.get(doc_id)
-        return _doc_text(self.kb, doc_id, rec.version if rec else "") or ""
+        return self.kb.document_text(doc_id, rec.version if rec else "")
 
     def headers(self, doc_id: str) -> list[Passage]:
         """A document's history header: its first chunks of kind header. Read by id (the
@@ -61,13 +61,3 @@ class Grounding:
 _CITING = 6  # passages read per cited article (a law cites one article a few times at most)
 _FIRST_CHUNKS = 6  # a law's history header is its first chunk, rarely more than two
 
-_texts: dict[tuple[str, str], str] = {}
-
-
-def _doc_text(kb: KnowledgeBase, doc_id: str, version: str) -> str | None:
-    key = (doc_id, version)
-    if key not in _texts:
-        if len(_texts) > 256:
-            _texts.clear()
-        _texts[key] = kb.store.document_text(doc_id) or ""
-    return _texts[key]

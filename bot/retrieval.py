@@ -13,7 +13,7 @@ from bot.errors import QuestionError
 from bot.hybrid import FusionWeights, fuse
 from ingest.kb import KnowledgeBase
 from ingest.keyword_index import KeywordIndex
-from ingest.store import DocRecord, chunk_prefix, doc_of_chunk
+from ingest.store import DocRecord, Records, chunk_prefix, doc_of_chunk
 from ingest.tokens import tokenize
 
 _CANDIDATES = 40
@@ -94,32 +94,32 @@ def short_title(title: str) -> str:
 @dataclass
 class _Names:
     """Every way a question may name a document (name -> doc ids), the longest such name, and
-    the superseded documents: worked out once per snapshot of the records (the knowledge base
-    replaces its records dict when they change, never edits it); with 1,500 laws these loops
-    cost ~5 ms a question."""
+    the superseded documents: worked out once per snapshot of the records (`_snapshot`); with
+    1,500 laws these loops cost ~5 ms a question."""
 
-    records: dict
     by_name: dict[str, list[str]]
     longest: int
     superseded: set[str]
     starts: frozenset[str] = frozenset()  # the first two characters of every name
 
 
-_by_snapshot = _Names({}, {}, 0, set())
-
-
 def _snapshot(records: dict[str, DocRecord]) -> _Names:
-    global _by_snapshot
-    if _by_snapshot.records is not records:
-        names = [(name, rec.doc_id) for rec in records.values()
-                 for name in {rec.title, short_title(rec.title)} if len(name) >= 2]
-        by_name: dict[str, list[str]] = {}
-        for name, doc_id in names + distinctive_tails(records):
-            if doc_id not in by_name.setdefault(name, []):
-                by_name[name].append(doc_id)
-        _by_snapshot = _Names(records, by_name, max(map(len, by_name), default=0),
-                              _superseded(records), frozenset(name[:2] for name in by_name))
-    return _by_snapshot
+    """The names table of this snapshot of the records, kept on it (`Records.memo`); a plain
+    dict (a test's) gets one made afresh."""
+    if isinstance(records, Records):
+        return records.memo("names", lambda: _names_of(records))
+    return _names_of(records)
+
+
+def _names_of(records: dict[str, DocRecord]) -> _Names:
+    names = [(name, rec.doc_id) for rec in records.values()
+             for name in {rec.title, short_title(rec.title)} if len(name) >= 2]
+    by_name: dict[str, list[str]] = {}
+    for name, doc_id in names + distinctive_tails(records):
+        if doc_id not in by_name.setdefault(name, []):
+            by_name[name].append(doc_id)
+    return _Names(by_name, max(map(len, by_name), default=0), _superseded(records),
+                  frozenset(name[:2] for name in by_name))
 
 
 _CJK = re.compile(r"^[\u4e00-\u9fff].*[\u4e00-\u9fff]$")

@@ -11,11 +11,12 @@ from ingest.errors import EmbedderError
 from ingest.indexing import index_text
 from ingest.keyword_index import KeywordIndex
 from ingest.splitter import Chunk
-from ingest.store import DocRecord, Store
+from ingest.store import DocRecord, Records, Store
 from ingest.audit import AuditLog
 from ingest.tokens import tokenize
 
 _STALE_CHECK_S = 0.5  # how often a reader asks Chroma whether another process changed it
+_TEXTS_KEPT = 256  # whole document texts kept by document_text
 
 
 class KnowledgeBase:
@@ -27,7 +28,8 @@ class KnowledgeBase:
         self.keywords = KeywordIndex.load(settings.index_dir)
         self._lock = threading.RLock()
         self._checked_at = 0.0
-        self._records: dict[str, DocRecord] = {}
+        self._records = Records()
+        self._texts: dict[tuple[str, str], str] = {}  # whole texts lately read, by version
         self._records_gen = -1
         self.audit = AuditLog(settings.audit_log)  # staff actions, written by ingest itself
 
@@ -60,6 +62,16 @@ class KnowledgeBase:
     def passage_precision(self) -> str:
         return self.store.passage_precision()
 
+    def document_text(self, doc_id: str, version: str) -> str:
+        """A document's whole text as stored, kept for the last 256 (document, version) read:
+        the checks read the texts of the few documents answers come from, again and again."""
+        key = (doc_id, version)
+        if key not in self._texts:
+            if len(self._texts) >= _TEXTS_KEPT:
+                self._texts.clear()
+            self._texts[key] = self.store.document_text(doc_id) or ""
+        return self._texts[key]
+
     # ---- freshness -----------------------------------------------------------------------
     def fresh(self, force: bool = False) -> "KnowledgeBase":
         """Bring the keyword index and the record cache in step with Chroma if it moved."""
@@ -72,7 +84,7 @@ class KnowledgeBase:
             generation = self.store.generation()
             if generation != self._records_gen:
                 self.check_embedder()  # another process may have built the store meanwhile
-                self._records = {r.doc_id: r for r in self.store.records()}
+                self._records = Records({r.doc_id: r for r in self.store.records()})
                 self._records_gen = generation
             if generation != self.keywords.generation:
                 self.refresh_keywords(generation)
@@ -151,7 +163,8 @@ class WithoutDocuments(KnowledgeBase):
         full = self._base.records()
         # One dict per snapshot of the full records: callers cache work on its identity.
         if self._view[0] != id(full):
-            self._view = (id(full), {d: r for d, r in full.items() if d not in self.left_out})
+            self._view = (id(full), Records({d: r for d, r in full.items()
+                                             if d not in self.left_out}))
         return self._view[1]
 
     @property

@@ -76,6 +76,19 @@ class DocRecord:
         return cls(**known)
 
 
+class Records(dict):
+    """One snapshot of the committed documents' records (doc id -> DocRecord). The knowledge
+    base replaces the snapshot when documents change and never edits it, so work derived from
+    it (the names a question may use, what the checks know of each document) is kept on it,
+    worked out once: `memo`."""
+
+    def memo(self, key: str, make):
+        memos = self.__dict__.setdefault("_memos", {})
+        if key not in memos:
+            memos[key] = make()
+        return memos[key]
+
+
 _JSON_FIELDS = ("history", "years")
 
 

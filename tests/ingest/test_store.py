@@ -65,3 +65,14 @@ def test_reindexing_the_same_bytes_into_fewer_chunks_leaves_no_stray_chunk(tmp_p
     store.commit([(_write(store, "a", "v1", 2), "原文")])  # same version, split differently
     assert _chunk_versions(store, "a") == [("v1", 0), ("v1", 1)]
     assert store.record("a").chunks == 2
+
+
+def test_work_derived_from_a_records_snapshot_is_done_once_and_dies_with_it():
+    from ingest.store import Records
+
+    made = []
+    snap = Records({"a": 1})
+    assert snap.memo("k", lambda: made.append(1) or "v") == "v"
+    assert snap.memo("k", lambda: made.append(1) or "w") == "v" and made == [1]
+    assert Records(snap).memo("k", lambda: "new") == "new"  # a new snapshot, its own work
+    assert snap == {"a": 1}  # the memo is no record
