@@ -54,15 +54,17 @@ def section_path(meta: dict) -> str:
 
 def build_citations(picks: list[Candidate], ground) -> Answer:
     """The extractive answer: each quote led by its document and article, with its [n]. A pick
-    that reads on from the one before in the same passage joins its line: one quote and one [n]
-    when nothing stands between them, else "……" and a [n] of its own."""
+    that reads on from the one before in the same passage (a list item after its lead among
+    them) joins its line: one quote and one [n] when nothing stands between them, else "……"
+    and a [n] of its own."""
     citations: list[Citation] = []
     lines = []
     for i, pick in enumerate(picks):
         p = pick.source.passage
         before = picks[i - 1] if i else None
         if before is not None and before.source.passage.chunk_id == p.chunk_id and \
-                before.end <= pick.start and pick.lead_text in ("", before.lead_text):
+                before.end <= pick.start and pick.lead_text in ("", before.lead_text,
+                                                                before.quote):
             between = p.text[before.end:pick.start]
             if not between.strip():
                 first = citations[-1]
@@ -143,7 +145,12 @@ def combine(parts: list[Answer], labels: list[str]) -> Answer:
         first.note = "；".join(dict.fromkeys(p.note for p in parts if p.note))
         return first
     lines, citations, problems = [], [], []
+    shown: set[str] = set()
     for i, (part, label) in enumerate(zip(parts, labels), 1):
+        said = _MARKER.sub("", part.answer)
+        if not part.abstained and said in shown:
+            continue  # answered by the very quotes an earlier part shows: not shown twice
+        shown.add(said)
         if part.abstained:
             # Named by its words, or by its place when they hold a figure: an answer shows no
             # figure its citations do not hold, not even one echoed from the question.

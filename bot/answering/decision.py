@@ -231,8 +231,10 @@ def neighbour_part(ev: Evidence, scores: dict[int, float], best: Candidate,
     if at is None:
         return []
     floor = scores[id(best)] - reach
+    # a list's lead says what follows, not what it is: never shown for itself (`list_item`)
     beside = [c for c in same[max(0, at - 1):at] + same[at + 1:at + 2]
-              if scores[id(c)] >= floor and c.quote != best.quote]
+              if scores[id(c)] >= floor and c.quote != best.quote
+              and not c.quote.endswith(("：", ":"))]
     return [max(beside, key=lambda c: scores[id(c)])] if beside else []
 
 

@@ -127,6 +127,20 @@ def test_sentences_of_one_passage_with_words_between_them_are_two_quotes_on_one_
     assert answer.verified
 
 
+def test_a_list_item_after_its_lead_reads_on_from_it_on_one_line():
+    text = "第三条 下列团体不属于登记的范围：（一）参加政协的人民团体；（二）机关内部团体。"
+    law = Passage("law-3", text, {"doc_id": "law", "title": "社会团体登记管理条例", "source": "s.md",
+                                   "start": 0, "headings": "", "article": "第三条"}, score=0.5)
+    src = Source(0, text, "社会团体登记管理条例", "law", law)
+    lead_end = text.index("：") + 1
+    item_end = text.index("；") + 1
+    lead = Candidate(src, 0, lead_end, None, tuple(0.0 for _ in FEATURES))
+    item = Candidate(src, lead_end, item_end, (0, lead_end), tuple(0.0 for _ in FEATURES))
+    answer = build_citations([lead, item], GROUND)
+    assert "\n" not in answer.answer and answer.answer.count("下列团体不属于登记的范围") == 1
+    assert [c.quote for c in answer.citations] == [text[:item_end]]
+
+
 def test_the_documents_date_comes_from_its_record():
     ground = SimpleNamespace(records={"zibo": SimpleNamespace(date="2026-01-13")})
     answer = build_citations([pick_of(ZIBO, "全年636件提案承载民意")], ground)
@@ -212,6 +226,14 @@ def test_combine_renumbers_markers_and_citations():
     lines = combined.answer.split("\n")
     assert lines[0].endswith("全年636件提案承载民意[1]")
     assert lines[1].endswith("167场次协商激荡智慧[2]")
+
+
+def test_parts_answered_by_the_very_same_quote_show_it_once():
+    combined = combine([part("全年636件提案承载民意"), part("全年636件提案承载民意"),
+                        part("167场次协商激荡智慧")], ["哪一年", "第几号", "协商"])
+    assert combined.answer.count("全年636件提案承载民意") == 1
+    assert [c.n for c in combined.citations] == [1, 2]
+    assert combined.answer.split("\n")[1].endswith("167场次协商激荡智慧[2]")
 
 
 def test_combine_says_which_part_was_not_found():

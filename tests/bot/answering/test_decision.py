@@ -319,3 +319,12 @@ def test_a_document_named_is_found_among_many_titles_as_one_by_one():
         assert names_any_document(name, titles) == any(names_document(name, t) for t in titles)
     assert names_any_document("政协章程", titles) and not names_any_document("国歌法", titles)
     assert not names_any_document("政协章程", [])
+
+
+def test_a_lists_lead_is_never_the_sentence_beside():
+    from bot.answering.decision import neighbour_part
+    from bot.answering.evidence import Evidence
+
+    lead, item = passage_of("下列团体不属于登记的范围：", "参加政协的人民团体。")
+    ev = Evidence((item.source,), (lead, item), frozenset())
+    assert neighbour_part(ev, {id(lead): 2.9, id(item): 3.0}, item) == []
