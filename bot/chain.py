@@ -34,6 +34,7 @@ from bot.retrieval import (Filters, HybridSearch, Passage, docs_compared, questi
 from cppcc_kb.settings import Settings
 from ingest.kb import KnowledgeBase
 from ingest.sentence_vectors import basis_for
+from ingest.store import derived
 
 DISPUTED_LEAD = "不同资料对此给出的数字不一致："
 ANSWER_PASSAGES = 8  # passages shown as retrieved; the answerer reads every one retrieved
@@ -79,7 +80,6 @@ class Bot:
                                      enabled=settings.log_questions)
         self.model = model or shipped_model()
         _check_model(self.model)
-        self._facts_of: tuple[dict | None, dict[str, DocFacts]] = (None, {})
         self.runnable = (RunnableLambda(self._prepare, name="prepare")
                          | RunnableLambda(self._retrieve, name="retrieve")
                          | RunnableLambda(self._answer, name="answer")
@@ -157,9 +157,8 @@ class Bot:
                 # Each part's searches come later: its own, and (a part leans on the one
                 # before it, or on the conversation) the one blended with that question.
                 self.search.prefetch(expand_query(part))
-                context = (turn.history + earlier)[-1:]
-                if context:
-                    self.search.prefetch(f"{context[0]} {part}")
+                if blended := _blended(turn.history + earlier, part):
+                    self.search.prefetch(blended)
         keywords = self.kb.keywords
         turn.info = analyze(question, turn.history, keywords.document_frequency, len(keywords),
                             leans=bool(turn.part_of))
@@ -173,7 +172,7 @@ class Bot:
         records = self.kb.records()
         turn.named = titles_named(named, records)
         options = {"filters": turn.filters, "years": list(turn.info.years), "title_query": named}
-        blended = f"{context[0]} {turn.question}" if context else ""
+        blended = _blended(context, turn.question)
         if blended:
             self.search.prefetch(blended)  # embedded while the first search ranks its lists
         passages = self._search(expand_query(turn.question), options)
@@ -299,15 +298,12 @@ class Bot:
         return answer
 
     def _facts(self, records: dict) -> dict[str, DocFacts]:
-        """What the checks know of each document, worked out once per records snapshot (the
-        knowledge base replaces its records dict when they change, never edits it)."""
-        if self._facts_of[0] is not records:
-            self._facts_of = (records, {d: DocFacts(
-                d, r.title, r.kind, frozenset(r.years or [r.year]),
-                r.year if r.kind == "law" else 0,
-                frozenset(int(h["date"][:4]) for h in r.history if h.get("date")))
-                for d, r in records.items()})
-        return self._facts_of[1]
+        """What the checks know of each document, worked out once per records snapshot."""
+        return derived(records, "facts", lambda: {d: DocFacts(
+            d, r.title, r.kind, frozenset(r.years or [r.year]),
+            r.year if r.kind == "law" else 0,
+            frozenset(int(h["date"][:4]) for h in r.history if h.get("date")))
+            for d, r in records.items()})
 
     def _llm_deltas(self, turn: Turn) -> Iterator[str]:
         from bot.llm import stream_llm_answer
@@ -374,6 +370,11 @@ def _hard_refusal(answer: Answer) -> bool:
 def _with_note(answer: Answer, note: str) -> Answer:
     answer.note = f"{note}；{answer.note}" if answer.note else note
     return answer
+
+
+def _blended(earlier: list[str], question: str) -> str:
+    """The query of a follow-up's second search: the question it leans on, then itself."""
+    return f"{earlier[-1]} {question}" if earlier else ""
 
 
 def _interleave(own: list[Passage], blended: list[Passage], followup: bool) -> list[Passage]:

@@ -13,7 +13,7 @@ from bot.errors import QuestionError
 from bot.hybrid import FusionWeights, fuse
 from ingest.kb import KnowledgeBase
 from ingest.keyword_index import KeywordIndex
-from ingest.store import DocRecord, Records, chunk_prefix, doc_of_chunk
+from ingest.store import DocRecord, chunk_prefix, derived, doc_of_chunk
 from ingest.tokens import tokenize
 
 _CANDIDATES = 40
@@ -104,11 +104,8 @@ class _Names:
 
 
 def _snapshot(records: dict[str, DocRecord]) -> _Names:
-    """The names table of this snapshot of the records, kept on it (`Records.memo`); a plain
-    dict (a test's) gets one made afresh."""
-    if isinstance(records, Records):
-        return records.memo("names", lambda: _names_of(records))
-    return _names_of(records)
+    """The names table of this snapshot of the records, kept on it."""
+    return derived(records, "names", lambda: _names_of(records))
 
 
 def _names_of(records: dict[str, DocRecord]) -> _Names:

@@ -89,6 +89,12 @@ class Records(dict):
         return memos[key]
 
 
+def derived(records: dict, key: str, make):
+    """`make()`, worked out once per snapshot when `records` is one (`Records.memo`); a plain
+    dict (a test's) gets it made afresh."""
+    return records.memo(key, make) if isinstance(records, Records) else make()
+
+
 _JSON_FIELDS = ("history", "years")
 
 

@@ -34,7 +34,7 @@ _REACH = 3.0  # a sentence this far below the best in the selector's log-odds is
 # The sentence beside the best one, this close to it in log-odds, is shown with it
 # (`neighbour_part`). Read from held-out selector scores (evals/fit_report.json,
 # `beside_by_reach`, five folds by document): a right sentence among those shown, CMRC
-# 0.898 -> 0.915 with 7.7 % of answers a sentence longer (laws 0.825 -> 0.875, 15 %); 1.0 gains
+# 0.898 -> 0.915 with 7.6 % of answers a sentence longer (laws 0.825 -> 0.875, 15 %); 1.0 gains
 # half as much, 3.0 lengthens twice as many answers for little more.
 _NEIGHBOUR_REACH = 2.0
 _DISPUTE_KINDS = frozenset({"count", "ratio", "duration", "frequency"})  # figures with a unit
