@@ -83,13 +83,12 @@ def basis_for(embedder_name: str, path: Path = BASIS_FILE) -> Basis | None:
 def chunk_vectors(texts: list[str], titles: list[str], embed, basis: Basis) -> list[str]:
     """Each chunk's packed sentence vectors, from one call of `embed` (texts -> vectors)."""
     inputs = [sentence_inputs(t, title) for t, title in zip(texts, titles)]
-    flat = [x for xs in inputs for x in xs]
-    projected = basis.project(embed(flat)) if flat else np.zeros((0, basis.dim))
-    out, at = [], 0
-    for xs in inputs:
-        out.append(pack(projected[at:at + len(xs)]))
-        at += len(xs)
-    return out
+    # the same "title：sentence" is embedded once: a law's amended versions repeat most of
+    # their sentences (6 % of the scale corpus's 187,832 are repeats)
+    unique = list(dict.fromkeys(x for xs in inputs for x in xs))
+    row = {x: i for i, x in enumerate(unique)}
+    projected = basis.project(embed(unique)) if unique else np.zeros((0, basis.dim))
+    return [pack(projected[[row[x] for x in xs]]) for xs in inputs]
 
 
 def answer_spans(text: str) -> list[tuple[int, int]]:

@@ -79,3 +79,26 @@ def test_int8_precision_is_mixed_quantized_and_close_to_the_exact_vectors(embedd
 def test_the_default_precision_is_the_mixed_int8_graph(embedder):
     assert Settings().query_precision == "int8"
     assert embedder is load_embedder(Settings(query_precision="int8"))
+
+
+def test_batches_are_sorted_by_tokens_so_they_pad_least(embedder):
+    from ingest.onnx_query import length_batches
+
+    # characters and tokens disagree: a long Latin word is few tokens, Chinese one token a
+    # character, so the character order would pad a batch of "long" short texts
+    texts = ["internationalization " * 6, "全年办理提案", "国家尊重和保障人权。本法自公布之日起施行。",
+             "a b c d e f g h i j k l m n o p", "政协", "committee " * 10]
+    tokenizer = embedder.model.tokenizer
+    counts = [len(tokenizer("passage: " + t)["input_ids"]) for t in texts]
+    batches = list(length_batches(tokenizer, texts, "passage: ", 2, 512))
+    assert sorted(r for rows, _ in batches for r in rows) == list(range(len(texts)))
+    widths = [feed["input_ids"].shape[1] for _, feed in batches]
+    assert widths == sorted(widths)
+    for rows, feed in batches:
+        assert feed["input_ids"].dtype == np.int64
+        assert feed["attention_mask"].sum(axis=1).tolist() == [counts[r] for r in rows]
+        assert feed["input_ids"].shape[1] == max(counts[r] for r in rows)
+    # the padding left is the least any batches of 2 could have
+    padded = sum(f["attention_mask"].size for _, f in batches)
+    best = sorted(counts)
+    assert padded == sum(2 * max(best[i:i + 2]) for i in range(0, len(best), 2))
