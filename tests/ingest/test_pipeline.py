@@ -238,3 +238,79 @@ def test_chroma_log_position_reads_the_write_ahead_log(settings, embedder, tmp_p
     assert first >= 4
     ingest(settings, KnowledgeBase(settings, embedder), docs)
     assert chroma_log_position(settings.chroma_dir) == first
+
+
+class Timeline:
+    """The real embedder and store, noting when each batch is in the model and when written."""
+
+    def __init__(self, settings, embedder):
+        import threading
+
+        self.events, self.main = [], threading.current_thread()
+        counting = CountingEmbedder(embedder)
+        self.kb = kb = KnowledgeBase(settings, counting)
+        embed, add = embedder.embed_passages, kb.store.add_chunks
+
+        def embed_passages(texts, *args, **kwargs):
+            self.events.append(("model in", threading.current_thread() is self.main))
+            out = embed(texts, *args, **kwargs)
+            self.events.append(("model out", None))
+            return out
+
+        def add_chunks(*args, **kwargs):
+            self.events.append(("write", threading.current_thread() is self.main))
+            return add(*args, **kwargs)
+        counting.embed_passages = embed_passages
+        kb.store.add_chunks = add_chunks
+
+
+def test_a_batch_is_in_the_model_while_the_one_before_is_written(settings, embedder, tmp_path,
+                                                                   monkeypatch):
+    import ingest.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "_GROUP_CHUNKS", 2)  # a batch per file
+    folder = tmp_path / "docs"
+    paths = [write_topic(folder, f"{i}.md", t, paragraphs=2) for i, t in enumerate(TOPICS[:4])]
+    (folder / "2.md").write_bytes(b"")  # a refused file among them keeps its place
+    seen = Timeline(settings, embedder)
+    kb = seen.kb
+    summary = ingest_paths([folder], settings, kb=kb)
+    # the model runs on its own thread; every store write on the caller's, in file order
+    assert {on_main for kind, on_main in seen.events if kind == "model in"} == {False}
+    assert {on_main for kind, on_main in seen.events if kind == "write"} == {True}
+    kinds = [kind for kind, _ in seen.events]
+    assert kinds.count("write") == kinds.count("model in") == 3
+    # batch 2 went into the model before batch 1 was written
+    assert kinds.index("model in", kinds.index("model out") + 1) < kinds.index("write")
+    assert [Path(o.path).name for o in summary.outcomes] == [p.name for p in paths]
+    assert [o.status for o in summary.outcomes] == ["added", "added", "failed", "added"]
+    stored = {r.doc_id for r in kb.store.records()}
+    assert stored == {doc_id_for(p.name) for p in paths if p.name != "2.md"}
+    assert summary.chunks == kb.store.chunks.count()
+
+
+def test_a_model_failure_keeps_the_batches_written_before_it(settings, embedder, tmp_path,
+                                                              monkeypatch):
+    import ingest.pipeline as pipeline
+    from ingest.errors import EmbedderError
+
+    monkeypatch.setattr(pipeline, "_GROUP_CHUNKS", 2)
+    folder = tmp_path / "docs"
+    for i, t in enumerate(TOPICS[:3]):
+        write_topic(folder, f"{i}.md", t, paragraphs=2)
+    counting = CountingEmbedder(embedder)
+
+    def fails_on_the_third(texts, *args):
+        if counting.passages >= 4:
+            raise EmbedderError("the model stopped")
+        counting.passages += len(texts)
+        return embedder.embed_passages(texts, *args)
+    counting.embed_passages = fails_on_the_third
+    kb = KnowledgeBase(settings, counting)
+    with pytest.raises(EmbedderError):
+        ingest_paths([folder], settings, kb=kb)
+    again = KnowledgeBase(settings, embedder)
+    again.store.recover()
+    # the two batches before the failure are whole; nothing of the third is left behind
+    assert sorted(r.source for r in again.store.records()) == ["0.md", "1.md"]
+    assert again.store.chunks.count() == sum(r.chunks for r in again.store.records())
