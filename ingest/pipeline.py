@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
-
-import numpy as np
 
 from cppcc_kb.settings import Settings
 from ingest.audit import AuditEntry, cli_actor
@@ -114,21 +111,15 @@ def ingest_paths(paths: list[Path], settings: Settings, kb: KnowledgeBase | None
         kb.fresh(force=True)
         batch: list[_Prepared] = []
         named: dict[str, tuple[Path, str]] = {}  # doc_id -> (first file of this run, version)
-        with _Batches(kb, summary) as batches:
-            for i, (path, manifest) in enumerate(files, 1):
-                prepared = _prepare(path, manifest, settings, kb, summary, named)
-                if prepared is not None:
-                    batch.append(prepared)
-                if sum(len(p.chunks) for p in batch) >= _GROUP_CHUNKS or i == len(files):
-                    batches.add(batch)
-                    batch = []
-                if i == len(files):
-                    batches.flush()  # the last progress line counts every chunk
-                if progress:
-                    progress(i, len(files), summary)
-        # a batch is written while the next one's files are read: outcomes in file order
-        order = {str(path): i for i, (path, _) in enumerate(files)}
-        summary.outcomes.sort(key=lambda o: order.get(o.path, -1))
+        for i, (path, manifest) in enumerate(files, 1):
+            prepared = _prepare(path, manifest, settings, kb, summary, named)
+            if prepared is not None:
+                batch.append(prepared)
+            if sum(len(p.chunks) for p in batch) >= _GROUP_CHUNKS or i == len(files):
+                _write(batch, kb, summary)
+                batch = []
+            if progress:
+                progress(i, len(files), summary)
         kb.save()
         audit_outcomes(kb, summary, actor or cli_actor())
     summary.seconds = time.perf_counter() - started
@@ -203,48 +194,33 @@ def _same_name_earlier(path: Path, doc_id: str, version: str,
                        "rename one of the two files to keep both, or leave one out")
 
 
-@dataclass(frozen=True)
-class _Embedded:
-    """A batch with its model work done: passage vectors, packed sentence vectors."""
-    batch: list[_Prepared]
-    vectors: np.ndarray
-    sentences: list[str]
-    basis_tag: str
-    seconds: float  # in the model, passages and sentences
-    sentence_seconds: float
-
-
-def _embed(batch: list[_Prepared], kb: KnowledgeBase, precision: str) -> _Embedded:
-    """The batch's model work alone: one passage call and one sentence call, no store access
-    (it runs beside the store's writes of the batch before, `_Batches`)."""
+def _write(batch: list[_Prepared], kb: KnowledgeBase, summary: IngestSummary) -> None:
+    """Embed the batch in one model call, write all its chunks in one Chroma call, then commit
+    the batch in one record write. A Chroma write costs ~0.1 s however few records it holds
+    (measured: 16,000 chunks in calls of 40 took 65 s, in calls of 400 took 25 s), so every
+    step goes per batch; each document still switches from wholly old to wholly new."""
+    if not batch:
+        return
+    kb.check_embedder(claim=True)  # loads the model only now: unchanged files never need it
+    texts = [t for p in batch for t in p.index_texts]
     t0 = time.perf_counter()
-    vectors = kb.embedder.embed_passages([t for p in batch for t in p.index_texts],
-                                         kb.settings.embed_batch_size, precision)
+    precision = kb.passage_precision()
+    vectors = kb.embedder.embed_passages(texts, kb.settings.embed_batch_size, precision)
     basis = basis_for(kb.embedder.name)
     t1 = time.perf_counter()
     sentences = chunk_vectors([c.text for p in batch for c in p.chunks],
                               [p.rec.title for p in batch for _ in p.chunks],
                               kb.embedder.embed_sentences, basis) if basis else []
-    t2 = time.perf_counter()
-    return _Embedded(batch, vectors, sentences, basis.tag if basis else "", t2 - t0, t2 - t1)
-
-
-def _store(done: _Embedded, kb: KnowledgeBase, summary: IngestSummary) -> None:
-    """Write all the batch's chunks in one Chroma call, then commit the batch in one record
-    write. A Chroma write costs ~0.1 s however few records it holds (measured: 16,000 chunks in
-    calls of 40 took 65 s, in calls of 400 took 25 s), so every step goes per batch; each
-    document still switches from wholly old to wholly new."""
-    batch = done.batch
-    summary.embed_seconds += done.seconds
-    summary.sentence_seconds += done.sentence_seconds
+    summary.sentence_seconds += time.perf_counter() - t1
+    summary.embed_seconds += time.perf_counter() - t0
     recs = kb.store.begin([(p.rec, p.version, len(p.chunks)) for p in batch])
     ids = [[chunk_id(rec.doc_id, p.version, c.position) for c in p.chunks]
            for p, rec in zip(batch, recs)]
     docs = [{**rec.to_metadata(), "version": p.version} for p, rec in zip(batch, recs)]
     metas = [chunk_metadata(c, doc) for p, doc in zip(batch, docs) for c in p.chunks]
-    for meta, packed in zip(metas, done.sentences):
-        meta[META_KEY], meta[BASIS_KEY] = packed, done.basis_tag
-    kb.store.add_chunks([cid for doc_ids in ids for cid in doc_ids], done.vectors,
+    for meta, packed in zip(metas, sentences):
+        meta[META_KEY], meta[BASIS_KEY] = packed, basis.tag
+    kb.store.add_chunks([cid for doc_ids in ids for cid in doc_ids], vectors,
                         [c.text for p in batch for c in p.chunks], metas)
     kb.store.commit([(rec, p.text) for p, rec in zip(batch, recs)])
     committed = []
@@ -256,78 +232,32 @@ def _store(done: _Embedded, kb: KnowledgeBase, summary: IngestSummary) -> None:
     kb.note_committed(committed)
 
 
-class _Batches:
-    """Batches embedded on one worker thread while the batch before is written on the calling
-    thread: the model keeps both cores busy (OpenVINO runs without the GIL) while Chroma, the
-    record store, jieba and the keyword index take their turn; on the full scale corpus those
-    took 222 s of a 2,401 s ingest, in series with the model. Every store call stays on the
-    calling thread, in the order it was, so a crash leaves what it always left: committed
-    batches whole, the batch in hand pending (recovered at the next start)."""
-
-    def __init__(self, kb: KnowledgeBase, summary: IngestSummary):
-        self.kb, self.summary = kb, summary
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="cppcc-kb-embed")
-        self._waiting: Future | None = None
-
-    def add(self, batch: list[_Prepared]) -> None:
-        if not batch:
-            return
-        self.kb.check_embedder(claim=True)  # loads the model only now: unchanged files never
-        future = self._pool.submit(_embed, batch, self.kb, self.kb.passage_precision())
-        self.flush()  # the batch before is written while this one is in the model
-        self._waiting = future
-
-    def flush(self) -> None:
-        waiting, self._waiting = self._waiting, None
-        if waiting is not None:
-            _store(waiting.result(), self.kb, self.summary)
-
-    def __enter__(self) -> "_Batches":
-        return self
-
-    def __exit__(self, kind, *_) -> None:
-        try:
-            if kind is None:
-                self.flush()
-        finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-
 def reindex_records(records: list[DocRecord], kb: KnowledgeBase,
                     progress: Progress | None = None, actor: str | None = None) -> IngestSummary:
     """Split and embed again each document from the text the store keeps, metadata unchanged
     (after a splitter change, or to repair an index). The caller holds the ingest lock."""
     started = time.perf_counter()
     summary = IngestSummary()
-    with _Batches(kb, summary) as batches:
-        for i, rec in enumerate(records, 1):
-            batches.add(_stored_again(rec, kb, summary))
-            if i == len(records):
-                batches.flush()
-            if progress:
-                progress(i, len(records), summary)
-    order = {rec.doc_id: i for i, rec in enumerate(records)}
-    summary.outcomes.sort(key=lambda o: order.get(o.doc_id, -1))
+    for i, rec in enumerate(records, 1):
+        text = kb.store.document_text(rec.doc_id) or ""
+        chunks = split_document(text)
+        if not chunks:
+            summary.outcomes.append(FileOutcome(rec.source, "failed", rec.doc_id, rec.title,
+                                                reason="the stored text is empty",
+                                                fix="upload the original file again"))
+            continue
+        fresh = DocRecord(**{**rec.__dict__, "pending_version": "", "pending_chunks": 0})
+        raw = text.encode("utf-8")
+        # Same bytes as the original file: same version, so re-uploading it stays "unchanged".
+        version = content_version(raw) if hashlib.sha256(raw).hexdigest() == rec.sha256 \
+            else "r" + content_version(raw)[1:]
+        summary.chars += len(text)
+        _write([_Prepared(Path(rec.source), fresh, text, chunks,
+                          [index_text(c, rec.title) for c in chunks], "updated", version)],
+               kb, summary)
+        if progress:
+            progress(i, len(records), summary)
     kb.save()
     audit_outcomes(kb, summary, actor or cli_actor(), action="reindex")
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-def _stored_again(rec: DocRecord, kb: KnowledgeBase, summary: IngestSummary) -> list[_Prepared]:
-    """One stored document split again, as a batch of its own; none when its text is gone."""
-    text = kb.store.document_text(rec.doc_id) or ""
-    chunks = split_document(text)
-    if not chunks:
-        summary.outcomes.append(FileOutcome(rec.source, "failed", rec.doc_id, rec.title,
-                                            reason="the stored text is empty",
-                                            fix="upload the original file again"))
-        return []
-    fresh = DocRecord(**{**rec.__dict__, "pending_version": "", "pending_chunks": 0})
-    raw = text.encode("utf-8")
-    # Same bytes as the original file: same version, so re-uploading it stays "unchanged".
-    version = content_version(raw) if hashlib.sha256(raw).hexdigest() == rec.sha256 \
-        else "r" + content_version(raw)[1:]
-    summary.chars += len(text)
-    return [_Prepared(Path(rec.source), fresh, text, chunks,
-                      [index_text(c, rec.title) for c in chunks], "updated", version)]
