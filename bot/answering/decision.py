@@ -92,6 +92,8 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
     picks = [best] + second_part(q, ranked, scores, best)
     if q.kind in ("date", "year") and lexicon().history_words.search(q.text):
         picks = dated_picks(q, ranked, picks, ev)
+        if not picks[0].source.header:
+            best = picks[0]  # the sentence stating the event asked is the one judged
     dated = picks[0].source.header and picks[0] is not best
     for check in _HARD_CHECKS:
         found = check(q, picks, docs, doc_text)
@@ -300,13 +302,19 @@ def _in_article(src: Source) -> bool:
 def dated_picks(q: Analysis, ranked: list[Candidate], picks: list[Candidate], ev: Evidence
                 ) -> list[Candidate]:
     """'现行宪法最近一次修正是哪天' -> the right line of the law's history; '这一款是哪年加进去
-    的' -> the history line of the law holding that clause, beside the clause itself."""
+    的' -> the history line of the law holding that clause, beside the clause itself. A sentence
+    of the law stating the very event asked beats a dated sentence or history line stating
+    another ('…哪天开始施行' <- '本法自2018年5月1日起施行', not '（…公布）' nor '2018年3月2日
+    国务院令第697号公布')."""
     best = picks[0]
     content = next((c for c in ranked if not c.source.header), None)
+    doc_id = best.source.doc_id if best.source.header or fits_kind(best.quote, q.kind) else (
+        content.source.doc_id if content else None)
+    stating = next((c for c in ranked if not c.source.header and c.source.doc_id == doc_id
+                    and states_event(q, c)), None)
     if not best.source.header and fits_kind(best.quote, q.kind):
-        return picks  # a dated sentence in the text itself answers it
-    doc_id = best.source.doc_id if best.source.header else (content.source.doc_id if content
-                                                             else None)
+        # a dated sentence in the text itself answers it
+        return picks if stating is None or states_event(q, best) else [stating] + picks[1:]
     headers = [s for s in ev.sources if s.header and s.doc_id == doc_id]
     if not headers:
         return picks
@@ -317,6 +325,8 @@ def dated_picks(q: Analysis, ranked: list[Candidate], picks: list[Candidate], ev
             dated.append(line)
     if not dated:
         return picks
+    if stating is not None and not any(states_event(q, d) for d in dated):
+        return [stating]
     about_text = content is not None and content.source.doc_id == doc_id and \
         not _names_only_title(q, dated[0])
     return dated + [content] if about_text else dated

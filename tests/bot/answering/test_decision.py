@@ -240,6 +240,33 @@ def test_a_sentence_dating_the_event_asked_is_a_lookup():
     assert not states_event(analyze("国旗法有几条？"), effective)  # not a date question
 
 
+def test_the_sentence_stating_the_event_asked_beats_one_stating_another():
+    from bot.answering.decision import dated_picks
+    from bot.answering.evidence import Evidence
+
+    q = analyze("快递暂行条例是从哪天开始施行的？")
+    title = "快递暂行条例"
+    history = "2018年3月2日 中华人民共和国国务院令第697号公布"
+    header = Source(0, history, title, "d1", Passage("h", history, {"doc_id": "d1"}), header=True)
+    line = Candidate(header, 0, len(history), None, tuple(0.0 for _ in FEATURES))
+    published = pick("（2018年3月2日国务院公布）", title)
+    effective = pick("第四十八条 本条例自2018年5月1日起施行。", title)
+    other_law = pick("第五十条 本法自2019年1月1日起施行。", "另一部法", doc_id="d2")
+    ranked = [line, published, other_law, effective]
+    ev = Evidence((header, published.source, other_law.source, effective.source), tuple(ranked),
+                  frozenset({"d1"}))
+    # the history line, or a dated sentence, of another event gives way to the law's own
+    # sentence stating the event asked
+    assert dated_picks(q, ranked, [line], ev) == [effective]
+    assert dated_picks(q, ranked[1:], [published], ev) == [effective]
+    # never to another law's
+    assert dated_picks(q, [published, other_law], [published], ev) == [published]
+    # a dated sentence stating the event asked stays; a history line of that event stays
+    assert dated_picks(q, [effective, published], [effective], ev) == [effective]
+    adopted = analyze("快递暂行条例是哪天公布的？")
+    assert dated_picks(adopted, ranked, [line], ev)[0] is not effective
+
+
 # ---- the threshold -------------------------------------------------------------------------------
 def test_a_law_is_judged_against_the_laws_own_threshold(tmp_path):
     zero = Scorer(("a",), "linear", weights=__import__("numpy").zeros(1))
