@@ -308,13 +308,12 @@ def dated_picks(q: Analysis, ranked: list[Candidate], picks: list[Candidate], ev
     国务院令第697号公布')."""
     best = picks[0]
     content = next((c for c in ranked if not c.source.header), None)
-    doc_id = best.source.doc_id if best.source.header or fits_kind(best.quote, q.kind) else (
-        content.source.doc_id if content else None)
-    stating = next((c for c in ranked if not c.source.header and c.source.doc_id == doc_id
-                    and states_event(q, c)), None)
     if not best.source.header and fits_kind(best.quote, q.kind):
         # a dated sentence in the text itself answers it
-        return picks if stating is None or states_event(q, best) else [stating] + picks[1:]
+        stating = None if states_event(q, best) else _stating(q, ranked, best.source.doc_id)
+        return picks if stating is None else [stating] + picks[1:]
+    doc_id = best.source.doc_id if best.source.header else (content.source.doc_id if content
+                                                             else None)
     headers = [s for s in ev.sources if s.header and s.doc_id == doc_id]
     if not headers:
         return picks
@@ -325,11 +324,18 @@ def dated_picks(q: Analysis, ranked: list[Candidate], picks: list[Candidate], ev
             dated.append(line)
     if not dated:
         return picks
-    if stating is not None and not any(states_event(q, d) for d in dated):
+    stating = None if any(states_event(q, d) for d in dated) else _stating(q, ranked, doc_id)
+    if stating is not None:
         return [stating]
     about_text = content is not None and content.source.doc_id == doc_id and \
         not _names_only_title(q, dated[0])
     return dated + [content] if about_text else dated
+
+
+def _stating(q: Analysis, ranked: list[Candidate], doc_id: str | None) -> Candidate | None:
+    """The best-ranked sentence of that document's text stating the event asked, if any."""
+    return next((c for c in ranked if not c.source.header and c.source.doc_id == doc_id
+                 and states_event(q, c)), None)
 
 
 def _date_clauses(q: Analysis) -> list[str]:
