@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,16 +51,18 @@ class KeywordIndex:
 
     def _replace(self, removed: set[str], rows: list[tuple[str, str, list[str]]],
                  versions: dict[str, str]) -> None:
-        keep = [i for i, d in enumerate(self.doc_ids) if d not in removed]
-        counts = self.counts[keep] if self.counts.shape[0] else self.counts
-        ids = [self.ids[i] for i in keep]
-        doc_ids = [self.doc_ids[i] for i in keep]
+        if removed.isdisjoint(self.doc_ids):  # an ingest of new documents: nothing to drop
+            counts, ids, doc_ids = self.counts, list(self.ids), list(self.doc_ids)
+        else:
+            keep = [i for i, d in enumerate(self.doc_ids) if d not in removed]
+            counts = self.counts[keep] if self.counts.shape[0] else self.counts
+            ids = [self.ids[i] for i in keep]
+            doc_ids = [self.doc_ids[i] for i in keep]
         data, indices, indptr = [], [], [0]
         for cid, did, tokens in rows:
-            terms, freqs = np.unique(np.array([self._term(t) for t in tokens], dtype=np.int64),
-                                     return_counts=True)
-            indices.extend(terms.tolist())
-            data.extend(freqs.tolist())
+            for term, freq in sorted((self._term(t), n) for t, n in Counter(tokens).items()):
+                indices.append(term)
+                data.append(freq)
             indptr.append(len(indices))
             ids.append(cid)
             doc_ids.append(did)

@@ -19,7 +19,8 @@ from ingest.lock import ingest_lock
 from ingest.manifest import MANIFEST, load_manifest
 from ingest.metadata import describe
 from ingest.readers import SUPPORTED, parse_bytes, read_checked_bytes
-from ingest.sentence_vectors import BASIS_KEY, META_KEY, basis_for, chunk_vectors
+from ingest.sentence_vectors import (BASIS_KEY, META_KEY, RecentVectors, basis_for,
+                                     chunk_vectors)
 from ingest.splitter import Chunk, split_document
 from ingest.store import DocRecord, chunk_id
 from ingest.tokens import tokenize
@@ -111,12 +112,13 @@ def ingest_paths(paths: list[Path], settings: Settings, kb: KnowledgeBase | None
         kb.fresh(force=True)
         batch: list[_Prepared] = []
         named: dict[str, tuple[Path, str]] = {}  # doc_id -> (first file of this run, version)
+        recent = RecentVectors()
         for i, (path, manifest) in enumerate(files, 1):
             prepared = _prepare(path, manifest, settings, kb, summary, named)
             if prepared is not None:
                 batch.append(prepared)
             if sum(len(p.chunks) for p in batch) >= _GROUP_CHUNKS or i == len(files):
-                _write(batch, kb, summary)
+                _write(batch, kb, summary, recent)
                 batch = []
             if progress:
                 progress(i, len(files), summary)
@@ -194,7 +196,8 @@ def _same_name_earlier(path: Path, doc_id: str, version: str,
                        "rename one of the two files to keep both, or leave one out")
 
 
-def _write(batch: list[_Prepared], kb: KnowledgeBase, summary: IngestSummary) -> None:
+def _write(batch: list[_Prepared], kb: KnowledgeBase, summary: IngestSummary,
+           recent: RecentVectors) -> None:
     """Embed the batch in one model call, write all its chunks in one Chroma call, then commit
     the batch in one record write. A Chroma write costs ~0.1 s however few records it holds
     (measured: 16,000 chunks in calls of 40 took 65 s, in calls of 400 took 25 s), so every
@@ -210,7 +213,7 @@ def _write(batch: list[_Prepared], kb: KnowledgeBase, summary: IngestSummary) ->
     t1 = time.perf_counter()
     sentences = chunk_vectors([c.text for p in batch for c in p.chunks],
                               [p.rec.title for p in batch for _ in p.chunks],
-                              kb.embedder.embed_sentences, basis) if basis else []
+                              kb.embedder.embed_sentences, basis, recent) if basis else []
     summary.sentence_seconds += time.perf_counter() - t1
     summary.embed_seconds += time.perf_counter() - t0
     recs = kb.store.begin([(p.rec, p.version, len(p.chunks)) for p in batch])
@@ -222,14 +225,14 @@ def _write(batch: list[_Prepared], kb: KnowledgeBase, summary: IngestSummary) ->
         meta[META_KEY], meta[BASIS_KEY] = packed, basis.tag
     kb.store.add_chunks([cid for doc_ids in ids for cid in doc_ids], vectors,
                         [c.text for p in batch for c in p.chunks], metas)
-    kb.store.commit([(rec, p.text) for p, rec in zip(batch, recs)])
+    generations = kb.store.commit([(rec, p.text) for p, rec in zip(batch, recs)])
     committed = []
     for p, rec, doc_ids in zip(batch, recs, ids):
         committed.append((rec, [(cid, rec.doc_id, tokenize(t))
                                 for cid, t in zip(doc_ids, p.index_texts)]))
         summary.outcomes.append(FileOutcome(str(p.path), p.status, rec.doc_id, rec.title,
                                             len(p.chunks)))
-    kb.note_committed(committed)
+    kb.note_committed(committed, generations)
 
 
 def reindex_records(records: list[DocRecord], kb: KnowledgeBase,
@@ -238,6 +241,7 @@ def reindex_records(records: list[DocRecord], kb: KnowledgeBase,
     (after a splitter change, or to repair an index). The caller holds the ingest lock."""
     started = time.perf_counter()
     summary = IngestSummary()
+    recent = RecentVectors()
     for i, rec in enumerate(records, 1):
         text = kb.store.document_text(rec.doc_id) or ""
         chunks = split_document(text)
@@ -254,7 +258,7 @@ def reindex_records(records: list[DocRecord], kb: KnowledgeBase,
         summary.chars += len(text)
         _write([_Prepared(Path(rec.source), fresh, text, chunks,
                           [index_text(c, rec.title) for c in chunks], "updated", version)],
-               kb, summary)
+               kb, summary, recent)
         if progress:
             progress(i, len(records), summary)
     kb.save()

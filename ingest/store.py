@@ -207,9 +207,10 @@ class Store:
         docs = self.client.get_collection(DOCUMENTS, embedding_function=None)
         return int((docs.metadata or {}).get("generation", 0))
 
-    def _bump(self) -> None:
-        self.docs.modify(metadata={"generation": self.generation() + 1,
-                                   "changed_at": time.time()})
+    def _bump(self) -> int:
+        generation = self.generation() + 1
+        self.docs.modify(metadata={"generation": generation, "changed_at": time.time()})
+        return generation
 
     # ---- document records ------------------------------------------------------------------
     def records(self, committed_only: bool = True) -> list[DocRecord]:
@@ -248,7 +249,7 @@ class Store:
         for rec, version, n_chunks in pending:
             old = current.get(rec.doc_id)
             rec.version = old.version if old else ""
-            rec.added_at = (old.added_at if old else 0.0) or time.time()
+            rec.added_at = (old.added_at if old else 0.0) or round(time.time(), 3)
             rec.pending_version, rec.pending_chunks = version, n_chunks
             if old and old.version:
                 old.pending_version, old.pending_chunks = version, n_chunks
@@ -263,23 +264,24 @@ class Store:
                    metadatas: list[dict]) -> None:
         self.chunks.upsert(ids=ids, embeddings=embeddings, documents=texts, metadatas=metadatas)
 
-    def commit(self, pending: list[tuple[DocRecord, str]]) -> None:
+    def commit(self, pending: list[tuple[DocRecord, str]]) -> tuple[int, int]:
         """Make the pending versions of a batch (record, full text) the visible ones in one
         record write, then drop the chunks of the versions they replace. One write for the
         batch: per document it cost 0.17 s at 1,564 laws, more than the rest of the bookkeeping.
-        A kill leaves the whole batch old or new, each document whole either way."""
+        A kill leaves the whole batch old or new, each document whole either way. Returns the
+        generations before and after, so a cache current before can take the batch as is."""
         replaced = [(rec.doc_id, rec.pending_version, rec.pending_chunks)
                     for rec, _ in pending if rec.version]
         for rec, _ in pending:
             rec.version, rec.chunks = rec.pending_version, rec.pending_chunks
             rec.pending_version, rec.pending_chunks = "", 0
-            rec.updated_at = time.time()
+            rec.updated_at = round(time.time(), 3)  # to the ms: as Chroma keeps it
         # Bump on both sides of the switch: a process killed right after the record write
         # still leaves a new generation behind, so no reader keeps a keyword index (or record
         # cache) of the old version as if it were current.
-        self._bump()
+        before = self._bump() - 1
         self._put_records([rec for rec, _ in pending], [text for _, text in pending])
-        self._bump()
+        after = self._bump()
         # A document new to the store has no other version: `recover()` at the start of the
         # run swept what a killed run left, and the lock keeps other writers out.
         # A re-index of the same bytes keeps its version: drop the positions it no longer has.
@@ -288,6 +290,7 @@ class Store:
                    for doc_id, version, n in replaced]
         if clauses:
             self.chunks.delete(where=clauses[0] if len(clauses) == 1 else {"$or": clauses})
+        return before, after
 
     def remove(self, doc_id: str) -> bool:
         if not self.docs.get(ids=[doc_id])["ids"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -238,3 +239,30 @@ def test_chroma_log_position_reads_the_write_ahead_log(settings, embedder, tmp_p
     assert first >= 4
     ingest(settings, KnowledgeBase(settings, embedder), docs)
     assert chroma_log_position(settings.chroma_dir) == first
+
+
+def test_the_writers_records_take_its_commits_and_are_read_again_after_anothers(
+        settings, kb_factory, tmp_path):
+    docs = tmp_path / "docs"
+    for folder, name, topic in (("1", "a.md", OLD), ("2", "b.md", OTHER), ("3", "c.md", NEW)):
+        write_topic(docs / folder, name, topic)
+    kb = kb_factory()
+    reads = []
+    read_all = kb.store.records
+    kb.store.records = lambda *a, **kw: reads.append("".join(traceback.format_stack())) or \
+        read_all(*a, **kw)
+
+    ingest(settings, kb, docs / "1")
+    # read at the run's start and for its audit, never after a commit: taken as is
+    assert reads and not [stack for stack in reads if "note_committed" in stack]
+    assert kb.records() == {r.doc_id: r for r in read_all()}
+
+    other = kb_factory()
+    ingest(settings, other, docs / "2")  # another writer commits: kb's cache is behind
+    # kb commits next without looking first: its cache was not current before this commit,
+    # so the commit is not taken as is; every record is read again
+    a, b = doc_id_for("a.md"), doc_id_for("b.md")
+    pending = kb.store.begin([(kb.store.record(a), "v-next", 0)])
+    kb.note_committed([(pending[0], [])], kb.store.commit([(pending[0], "新文")]))
+    assert set(kb.records()) == {a, b} and kb.records()[a].version == "v-next"
+    assert kb.records() == {r.doc_id: r for r in read_all()}

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ingest.sentence_vectors import answer_spans, chunk_vectors, shipped_basis, unpack
+from ingest.sentence_vectors import (RecentVectors, answer_spans, chunk_vectors, shipped_basis,
+                                     unpack)
 
 CHUNK = "第一条 为了规范国旗的使用，制定本法。第二条 本法自公布之日起施行。"
 AMENDED = "第一条 为了规范国旗的使用，制定本法。第二条 本法自二〇二一年一月一日起施行。"
@@ -35,3 +36,23 @@ def test_a_chunk_without_answer_sentences_stores_nothing(embedder):
     packed = chunk_vectors(["第一章", CHUNK], ["国旗法", "国旗法"], embedder.embed_sentences,
                            shipped_basis())
     assert packed[0] == "" and packed[1]
+
+
+def test_a_sentence_met_in_an_earlier_batch_of_the_run_is_not_embedded_again(embedder):
+    basis = shipped_basis()
+    asked = []
+
+    def embed(texts):
+        asked.append(list(texts))
+        return embedder.embed_sentences(texts)
+
+    recent = RecentVectors(size=2)
+    first = chunk_vectors([CHUNK], ["国旗法"], embed, basis, recent)
+    second = chunk_vectors([AMENDED], ["国旗法"], embed, basis, recent)
+    assert asked[1] == ["国旗法：第二条 本法自二〇二一年一月一日起施行。"]  # 第一条 was known
+    assert np.array_equal(unpack(first[0], basis.dim)[0], unpack(second[0], basis.dim)[0])
+    # it holds the last `size` inputs: the oldest one met is forgotten, and embedded again
+    chunk_vectors(["第三条 国旗是中华人民共和国的象征和标志。"], ["国旗法"], embed, basis, recent)
+    chunk_vectors([CHUNK], ["国旗法"], embed, basis, recent)
+    assert asked[3] == ["国旗法：第一条 为了规范国旗的使用，制定本法。",
+                        "国旗法：第二条 本法自公布之日起施行。"]
