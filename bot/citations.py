@@ -55,8 +55,8 @@ def section_path(meta: dict) -> str:
 def build_citations(picks: list[Candidate], ground) -> Answer:
     """The extractive answer: each quote led by its document and article, with its [n]. A pick
     that reads on from the one before in the same passage (a list item after its lead among
-    them) joins its line: one quote and one [n] when nothing stands between them, else "……"
-    and a [n] of its own."""
+    them) joins its line: one quote and one [n] when nothing but space or a clause's closing
+    comma or semicolon stands between them, else "……" and a [n] of its own."""
     citations: list[Citation] = []
     lines = []
     for i, pick in enumerate(picks):
@@ -66,7 +66,7 @@ def build_citations(picks: list[Candidate], ground) -> Answer:
                 before.end <= pick.start and pick.lead_text in ("", before.lead_text,
                                                                 before.quote):
             between = p.text[before.end:pick.start]
-            if not between.strip():
+            if not between.strip().strip("，,；;"):  # a clause's end the trim left out
                 first = citations[-1]
                 citations[-1] = _citation(first.n, p, first.start - p.meta["start"], pick.end,
                                           ground)

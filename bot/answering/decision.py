@@ -23,7 +23,7 @@ from bot.answering.evidence import FEATURES, Candidate, Evidence, Source
 from bot.answering.lexicon import lexicon
 from bot.answering.model import AnswerModel, sigmoid
 from bot.answering.reasons import HARD, Reason
-from ingest.splitter import sentence_spans
+from ingest.splitter import CN_NUM, sentence_spans
 
 _MAX_QUOTE = 80  # a figure needs little context around it
 _MAX_QUOTE_WORDS = 150  # a rule or a name is read in its whole sentence
@@ -37,6 +37,8 @@ _REACH = 3.0  # a sentence this far below the best in the selector's log-odds is
 # 0.898 -> 0.915 with 7.6 % of answers a sentence longer (laws 0.825 -> 0.875, 15 %); 1.0 gains
 # half as much, 3.0 lengthens twice as many answers for little more.
 _NEIGHBOUR_REACH = 2.0
+_ITEM_START = re.compile(rf"^[（(]?[{CN_NUM}\d]{{1,3}}[)）、.．]")  # （二） 2. 三、: an item
+_CONTINUED = 2  # the clauses after one ending in '；' shown with it, at most
 _DISPUTE_KINDS = frozenset({"count", "ratio", "duration", "frequency"})  # figures with a unit
 JUDGE_FEATURES = FEATURES + ("score", "lead", "second_part", "dated", "unseen")
 
@@ -63,7 +65,8 @@ class Decision:
     ranked: tuple[Candidate, ...] = field(default=(), compare=False)  # best first
     # Sentences of other documents the judge would answer with as surely, stating another figure.
     disputed: tuple[Candidate, ...] = ()
-    # The sentence next to a lone pick, shown with it (`neighbour_part`); the judge did not read it.
+    # The clauses completing a lone pick's sentence (`continuation`), or else the sentence next
+    # to it (`neighbour_part`), shown with it; the judge did not read them.
     beside: tuple[Candidate, ...] = ()
 
     @property
@@ -115,7 +118,8 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
     # Shown beside a lone answer, not judged: the sentence next to it when the selector can
     # hardly tell the two apart. The judge rules on the best sentence alone, so a refusal never
     # depends on it, and what it adds is only ever one more sentence of the same passage.
-    beside = neighbour_part(ev, scores, best) if len(picks) == 1 and not dated else []
+    beside = (continuation(ev, best, q) or neighbour_part(ev, scores, best)) \
+        if len(picks) == 1 and not dated else []
     return Decision(tuple(trim(p, q) for p in picks), confidence=confidence, judged=tuple(row),
                     ranked=tuple(ranked), beside=tuple(trim(p, q) for p in beside))
 
@@ -221,6 +225,33 @@ def second_part(q: Analysis, ranked: list[Candidate], scores: dict[int, float],
         if term_coverage(c.source.context + c.lead_text + c.quote, missing) >= _SECOND:
             return [c]
     return []
+
+
+def continuation(ev: Evidence, best: Candidate, q: Analysis, most: int = _CONTINUED
+                 ) -> list[Candidate]:
+    """A clause ending in '；' is part of its sentence ('大多来自亲朋好友的口述；一小部份来自官方
+    的邸报'; a law's proviso: '…都有选举权和被选举权；但是依照法律被剥夺政治权利的人除外'): the
+    clauses after it, up to the sentence's end on the same line, are shown with it, when the
+    answer shows the clause to its end. Never an item of a numbered list, one read under a lead,
+    or a lead itself: each is a provision of its own."""
+    if not best.quote.endswith(("；", ";")) or best.lead is not None:
+        return []
+    if best.source.text[trim(best, q).end:best.end].strip("，,；;：: "):
+        return []  # the answer is cut to the clauses that hold it: what follows is not next
+    same = sorted((c for c in ev.candidates if c.source is best.source), key=lambda c: c.start)
+    out, last = [], best
+    for c in same:
+        if c.start < last.end:
+            continue
+        between = best.source.text[last.end:c.start]
+        if (between.strip() or "\n" in between or c.lead is not None or _ITEM_START.match(c.quote)
+                or c.quote.endswith(("：", ":"))):
+            break
+        out.append(c)
+        last = c
+        if not c.quote.endswith(("；", ";")) or len(out) >= most:
+            break
+    return out
 
 
 def neighbour_part(ev: Evidence, scores: dict[int, float], best: Candidate,

@@ -117,6 +117,14 @@ def test_sentences_of_one_passage_said_one_after_the_other_are_one_quote():
     assert answer.answer.endswith("国旗应当每日升挂。举行升旗仪式时，应当奏唱国歌。[1]")
 
 
+def test_a_clause_trimmed_of_its_comma_still_reads_on_into_the_next_as_one_quote():
+    answer = build_citations([pick_of(ZIBO, "全年636件提案承载民意"),
+                              pick_of(ZIBO, "167场次协商激荡智慧。")], GROUND)
+    [c] = answer.citations
+    assert c.quote == "全年636件提案承载民意，167场次协商激荡智慧。"
+    assert answer.answer.endswith("全年636件提案承载民意，167场次协商激荡智慧。[1]")
+
+
 def test_sentences_of_one_passage_with_words_between_them_are_two_quotes_on_one_line():
     answer = build_citations([pick_of(ZIBO, "全年636件提案承载民意"),
                               pick_of(ZIBO, "工信部6000万元专项资金支持我市企业研发。")], GROUND)

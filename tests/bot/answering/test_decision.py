@@ -355,3 +355,45 @@ def test_a_lists_lead_is_never_the_sentence_beside():
     lead, item = passage_of("下列团体不属于登记的范围：", "参加政协的人民团体。")
     ev = Evidence((item.source,), (lead, item), frozenset())
     assert neighbour_part(ev, {id(lead): 2.9, id(item): 3.0}, item) == []
+
+
+Q = analyze("这些故事来自哪里？")
+
+
+def test_a_clause_ending_in_a_semicolon_is_shown_with_the_rest_of_its_sentence():
+    from bot.answering.decision import continuation
+    from bot.answering.evidence import Evidence
+
+    best, rest, after = passage_of("故事大多来自亲朋好友的口述；", "一小部份来自官方的邸报。",
+                                   "此书后来改名。")
+    ev = Evidence((best.source,), (best, rest, after), frozenset())
+    assert continuation(ev, best, Q) == [rest]  # to the sentence's end, not beyond it
+    assert continuation(ev, rest, Q) == []  # a whole sentence needs nothing
+    # three clauses: the two after the first, and no more than two
+    a, b, c, d = passage_of("第一条横带在头顶；", "第二条在体中；", "第三条从背鳍中央起；",
+                            "另有斑点。")
+    assert continuation(Evidence((a.source,), (a, b, c, d), frozenset()), a, Q) == [b, c]
+
+
+def test_the_next_item_of_a_list_or_line_is_no_continuation():
+    from bot.answering.decision import continuation
+    from bot.answering.evidence import Evidence
+
+    item, following = passage_of("（一）全国人民代表大会会议的开幕；", "（二）国家的重大庆典；")
+    assert continuation(Evidence((item.source,), (item, following), frozenset()), item, Q) == []
+    line, _, next_line = passage_of("本条例所称的单位包括机关；", "\n", "其他组织参照执行。")
+    assert continuation(Evidence((line.source,), (line, next_line), frozenset()), line, Q) == []
+    clause, lead = passage_of("由主管部门给予警告；", "造成损失的，应当依法赔偿损失：")
+    assert continuation(Evidence((clause.source,), (clause, lead), frozenset()), clause, Q) == []
+
+
+def test_no_continuation_after_an_answer_cut_to_the_clauses_holding_its_figure():
+    from bot.answering.decision import continuation, trim
+    from bot.answering.evidence import Evidence
+
+    best, rest = passage_of("由国务院地震工作主管部门或者县级以上地方人民政府负责管理地震工作的部门或者机构给予"
+                            "警告，责令停止违法行为，对个人可以处5000元以下的罚款，对单位处2万元以上10万元以下"
+                            "的罚款；", "构成犯罪的，依法追究刑事责任。")
+    q = analyze("个人最多可以罚多少钱？")
+    assert trim(best, q).end < best.end - 1  # shown: up to the individual's fine
+    assert continuation(Evidence((best.source,), (best, rest), frozenset()), best, q) == []
