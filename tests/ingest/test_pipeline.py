@@ -266,3 +266,29 @@ def test_the_writers_records_take_its_commits_and_are_read_again_after_anothers(
     kb.note_committed([(pending[0], [])], kb.store.commit([(pending[0], "新文")]))
     assert set(kb.records()) == {a, b} and kb.records()[a].version == "v-next"
     assert kb.records() == {r.doc_id: r for r in read_all()}
+
+
+def test_a_passage_met_again_in_the_run_is_embedded_once_and_stored_with_its_own_vector(
+        settings, embedder, tmp_path):
+    # An amended version under the same title repeats the passages it did not change.
+    docs = tmp_path / "docs"
+    write_topic(docs, "2019.md", OLD, paragraphs=2, title="樱桃条例")
+    amended = topic_text(OLD, paragraphs=2, title="樱桃条例") + "\n" + \
+        topic_text(NEW, paragraphs=1, title="x").split("\n\n", 1)[1]
+    (docs / "2024.md").write_text(amended, encoding="utf-8")
+    counting = CountingEmbedder(embedder)
+    kb = KnowledgeBase(settings, counting)
+    ingest(settings, kb, docs)
+    old, new = (kb.store.chunks_of(doc_id_for(n), kb.store.record(doc_id_for(n)).version)
+                for n in ("2019.md", "2024.md"))
+    assert len(old["ids"]) == 2 and len(new["ids"]) == 3
+    assert counting.passages == 3  # the two shared passages once, the new one
+    ids, vectors = kb.store.embeddings(sorted(old["ids"]) + sorted(new["ids"]))
+    by_id = dict(zip(ids, vectors))
+    for a, b in zip(sorted(old["ids"]), sorted(new["ids"])):
+        assert np.array_equal(by_id[a], by_id[b])
+    # each is the vector its passage has when embedded alone
+    text = dict(zip(new["ids"], new["documents"]))[sorted(new["ids"])[2]]
+    assert "氢能" in text
+    alone = embedder.embed_passages([f"樱桃条例\n{text}"], precision=kb.passage_precision())[0]
+    assert float(by_id[sorted(new["ids"])[2]] @ alone) > 0.999
