@@ -108,16 +108,28 @@ def run_inprocess(params: dict) -> dict:
                 print(f"[in-process] run {run + 1}/{params['runs']}: {len(wall)} samples, "
                       f"p50 so far {percentile(wall, 50):.0f} ms", file=sys.stderr, flush=True)
     slowest = _slowest(per_question)
-    # The floor: the question's embedding alone, same texts, same process, same model.
-    alone = []
+    # The floor: the question's embedding alone, same texts, same process, same model; and
+    # what any ask pays the store after it: one nearest-neighbour search as the bot makes it,
+    # and one read of the passages kept. Their sum is the stack's own floor; the rest of an
+    # ask is the answer path's work.
+    alone, search, read = [], [], []
+    from bot.chain import ANSWER_PASSAGES
+    from bot.retrieval import _CANDIDATES
     for _ in range(params["runs"]):
         for q in questions:
             started = time.perf_counter()
-            bot.kb.embedder.embed_query(q["question"])
+            vector = bot.kb.embedder.embed_query(q["question"])
             alone.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            got = bot.kb.store.query(vector, _CANDIDATES + 10, None, content=False)
+            search.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            bot.kb.store.get_chunks(got["ids"][0][:ANSWER_PASSAGES])
+            read.append((time.perf_counter() - started) * 1000)
     result = {"mode": "in-process", "cold_first_ms": round(cold_ms, 1), "errors": errors,
               "wall": stats(wall), "stages": {s: stats(v) for s, v in samples.items()},
-              "embed_query_alone": stats(alone),
+              "embed_query_alone": stats(alone), "store_search_alone": stats(search),
+              "store_read_alone": stats(read),
               "slowest": [(q, round(ms, 1)) for q, ms in slowest],
               "chunks": bot.kb.store.chunks.count(), "documents": len(bot.kb.records()),
               "load_start": load_start, "load_end": load_1min(), **runtime_info()}
@@ -375,6 +387,14 @@ def report(results: dict) -> str:
                 lines.append(f"{title} ÷ query embedding alone: p50 "
                              f"{wall_['p50'] / floor['p50']:.2f}×, p95 "
                              f"{wall_['p95'] / floor['p95']:.2f}×")
+    search, read = ours.get("store_search_alone") or {}, ours.get("store_read_alone") or {}
+    if floor.get("p50") and search.get("p50") and read.get("p50"):
+        row("store search alone", search)
+        row("store read alone", read)
+        stack = floor["p50"] + search["p50"] + read["p50"]
+        lines.append("stack floor (embedding + one dense search + one read of the passages "
+                     f"kept), p50 {stack:.1f} ms = {stack / floor['p50']:.2f}× "
+                     "the embedding; the rest of Bot.ask is the answer path's own work")
     if ours.get("slowest"):
         lines.append("slowest questions (median ms): "
                      + "; ".join(f"{q} {ms:.0f}" for q, ms in ours["slowest"]))

@@ -80,6 +80,13 @@ def test_bench_query_prints_latency_per_stage(bench_kb):
     assert _num(n) == 2 and _num(p50) > 0
     ratio = re.search(r"POST /api/ask ÷ query embedding alone: p50 ([\d.]+)×", out)
     assert ratio and float(ratio.group(1)) > 1  # an ask embeds the question and more
+    # what any ask pays the store, and the floor they make with the embedding
+    parts = [_num(_row(out, label)[1]) for label in ("store search alone", "store read alone")]
+    assert all(p > 0 for p in parts) and _num(_row(out, "store search alone")[0]) == 2
+    floor = re.search(r"stack floor \(embedding \+ one dense search \+ one read of the passages "
+                      r"kept\), p50 ([\d.]+) ms = ([\d.]+)×", out)
+    assert floor and abs(float(floor.group(1)) - (_num(p50) + sum(parts))) < 0.2
+    assert float(floor.group(2)) > 1
     assert "cProfile of the slowest question" in out and "cumtime" in out
 
 
