@@ -70,7 +70,8 @@ def _slowest(per_question: dict[str, list[float]], n: int = 5) -> list[tuple[str
 
 # ---- measured processes ------------------------------------------------------------------------
 def run_inprocess(params: dict) -> dict:
-    from bot.chain import Bot
+    from bot.chain import ANSWER_PASSAGES, Bot
+    from bot.retrieval import _CANDIDATES
 
     load_start = load_1min()
     settings = _settings(params)
@@ -113,8 +114,6 @@ def run_inprocess(params: dict) -> dict:
     # and one read of the passages kept. Their sum is the stack's own floor; the rest of an
     # ask is the answer path's work.
     alone, search, read = [], [], []
-    from bot.chain import ANSWER_PASSAGES
-    from bot.retrieval import _CANDIDATES
     for _ in range(params["runs"]):
         for q in questions:
             started = time.perf_counter()

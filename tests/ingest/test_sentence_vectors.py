@@ -12,14 +12,20 @@ CHUNK = "第一条 为了规范国旗的使用，制定本法。第二条 本法
 AMENDED = "第一条 为了规范国旗的使用，制定本法。第二条 本法自二〇二一年一月一日起施行。"
 
 
-def test_each_sentence_is_embedded_once_and_every_chunk_gets_its_own_rows(embedder):
-    basis = shipped_basis()
+def recording(embedder):
+    """The real sentence embedder, and the inputs of each call it was given."""
     asked = []
 
     def embed(texts):
         asked.append(list(texts))
         return embedder.embed_sentences(texts)
 
+    return embed, asked
+
+
+def test_each_sentence_is_embedded_once_and_every_chunk_gets_its_own_rows(embedder):
+    basis = shipped_basis()
+    embed, asked = recording(embedder)
     packed = chunk_vectors([CHUNK, AMENDED, CHUNK], ["国旗法"] * 3, embed, basis)
     assert len(asked) == 1 and len(asked[0]) == len(set(asked[0])) == 3
     rows = [unpack(p, basis.dim) for p in packed]
@@ -40,12 +46,7 @@ def test_a_chunk_without_answer_sentences_stores_nothing(embedder):
 
 def test_a_sentence_met_in_an_earlier_batch_of_the_run_is_not_embedded_again(embedder):
     basis = shipped_basis()
-    asked = []
-
-    def embed(texts):
-        asked.append(list(texts))
-        return embedder.embed_sentences(texts)
-
+    embed, asked = recording(embedder)
     recent = RecentVectors(size=2)
     first = chunk_vectors([CHUNK], ["国旗法"], embed, basis, recent)
     second = chunk_vectors([AMENDED], ["国旗法"], embed, basis, recent)
