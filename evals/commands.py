@@ -151,7 +151,7 @@ def _compare(a: Path, b: Path, as_json: bool) -> None:
                    "unchanged": [i["id"] for i in cmp["unchanged"]],
                    "only_a": [i["id"] for i in cmp["only_a"]],
                    "only_b": [i["id"] for i in cmp["only_b"]],
-                   "deltas": cmp["deltas"]}
+                   "deltas": cmp["deltas"], "sign_test": cmp["sign_test"]}
         click.echo(json.dumps(summary, ensure_ascii=False))
         return
     click.echo(f"A = {a}\nB = {b}")

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from evals.errors import EvalError
-from evals.metrics import METRIC_KEYS
+from evals.metrics import METRIC_KEYS, sign_test
 
 # Metrics where a smaller number is the better one; for every other key larger is better.
 LOWER_IS_BETTER = frozenset({"unverified_rate", "p50_ms", "p95_ms"})
@@ -77,6 +77,7 @@ def compare_runs(a: dict, b: dict) -> dict:
         "only_a": [_item(r, None) for qid, r in rows_a.items() if qid not in rows_b],
         "only_b": [_item(None, r) for qid, r in rows_b.items() if qid not in rows_a],
         "deltas": metric_deltas(a.get("metrics", {}), b.get("metrics", {})),
+        "sign_test": sign_test(len(improved), len(regressed)),
     }
 
 
@@ -118,6 +119,8 @@ def format_comparison(cmp: dict) -> list[str]:
             lines.append(f"  {it['id']:<10} {verdict}  {_short(it['question'])}")
             lines.append(f"  {'':<10} A: {_short(it['a_answer'])}")
             lines.append(f"  {'':<10} B: {_short(it['b_answer'])}")
+    lines += ["", chance_line(len(cmp["improved"]), len(cmp["regressed"]), cmp["sign_test"]),
+              CHANCE_NOTE]
     same = cmp["unchanged"]
     still_pass = sum(1 for it in same if it["b_pass"])
     moved = sum(1 for it in same if it.get("answer_changed"))
@@ -129,5 +132,52 @@ def format_comparison(cmp: dict) -> list[str]:
     return lines
 
 
+CHANCE_NOTE = ("p: the chance of a split this uneven if the change made no difference (exact "
+               "sign test); below 0.05 counts. Questions on one document move together, so p "
+               "is optimistic.")
+
+
+def chance_line(improved: int, regressed: int, p: float) -> str:
+    """Whether the moves could be chance: an exact sign test over the questions that moved."""
+    verdict = "beyond chance" if p < 0.05 else "within chance"
+    return f"{improved} improved, {regressed} regressed: p = {p:.3g}, {verdict}"
+
+
 def _num(value) -> str:
     return "-" if value is None else f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+def compare_fit_reports(a: dict, b: dict) -> list[str]:
+    """Two held-out fit reports (evals/fit_answerer.py --report), set by set: the pooled
+    figures before and after, and an exact sign test over the questions whose verdict moved.
+    A report from before `failed_ids` lists at most 400 failures; a set whose list was cut
+    says so instead of testing."""
+    lines = []
+    for name, after in b["held_out"].items():
+        before = a["held_out"].get(name)
+        if before is None:
+            lines.append(f"{name}: only in the second report")
+            continue
+        pa, pb = before["pooled"], after["pooled"]
+        lines.append(f"{name} (n {pa['n']} -> {pb['n']})")
+        for key in ("answer_accuracy", "abstain_precision", "abstain_recall"):
+            band = "".join(f"  [{lo:.3f}-{hi:.3f}]" for lo, hi in
+                           (r["pooled"].get(key + "_95") or (None, None) for r in (before, after))
+                           if lo is not None)
+            lines.append(f"  {key:<18} {pa[key]:.4f} -> {pb[key]:.4f}  "
+                         f"({pb[key] - pa[key]:+.4f}){band}")
+        failed_a, failed_b = _failed_ids(before), _failed_ids(after)
+        if failed_a is None or failed_b is None or pa["n"] != pb["n"]:
+            lines.append("  moved: not comparable (a report lists only its first 400 failures, "
+                         "or the sets differ); refit both with this version")
+            continue
+        improved, regressed = len(failed_a - failed_b), len(failed_b - failed_a)
+        lines.append("  " + chance_line(improved, regressed, sign_test(improved, regressed)))
+    return lines + ["[lo-hi]: 95 % interval, whole documents resampled. " + CHANCE_NOTE]
+
+
+def _failed_ids(report_set: dict) -> set[str] | None:
+    if "failed_ids" in report_set:
+        return set(report_set["failed_ids"])
+    listed = report_set.get("failed", [])
+    return {f["id"] for f in listed} if len(listed) < 400 else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import random
 import re
 import unicodedata
 
@@ -111,3 +113,34 @@ def _ratio(num: float, den: int, empty: float = 1.0) -> float:
     """A share rounded for reading; `empty` when there is nothing to count (a rate of
     successes is then 1.0 — nothing failed — and a rate of faults 0.0)."""
     return round(num / den, 4) if den else empty
+
+
+def sign_test(improved: int, regressed: int) -> float:
+    """Two-sided exact sign test (McNemar's, exact) on the questions whose verdict moved between
+    two runs of the same set: the chance of a split at least this uneven if the change made no
+    difference. Questions on one document are not independent, so read it as optimistic."""
+    moved = improved + regressed
+    if not moved:
+        return 1.0
+    tail = sum(math.comb(moved, k) for k in range(min(improved, regressed) + 1)) / 2 ** moved
+    return min(1.0, 2 * tail)
+
+
+def interval_by_document(correct: list[bool], documents: list[str], reps: int = 2000,
+                         seed: int = 0, least: int = 5) -> tuple[float, float] | None:
+    """95 % interval of a share (answer accuracy), resampling whole documents: the questions of
+    one article share its wording and rise or fall together, so resampling questions one by one
+    would draw the interval too narrow. None under `least` documents (ten questions on one
+    report say nothing of how another would fare). Seeded: the same rows give the same one."""
+    groups: dict[str, list[bool]] = {}
+    for ok, doc in zip(correct, documents):
+        groups.setdefault(doc, []).append(bool(ok))
+    if len(groups) < least:
+        return None
+    sums = [(sum(g), len(g)) for g in groups.values()]
+    draw = random.Random(seed)
+    shares = []
+    for _ in range(reps):
+        picked = [sums[draw.randrange(len(sums))] for _ in sums]
+        shares.append(sum(r for r, _ in picked) / max(1, sum(n for _, n in picked)))
+    return (round(percentile(shares, 2.5), 4), round(percentile(shares, 97.5), 4))

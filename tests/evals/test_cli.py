@@ -70,6 +70,7 @@ def test_eval_json_report_save_and_compare(corpus_settings, tmp_path):
     same = cppcc("eval", "--compare", str(saved), str(report))
     assert same.returncode == 0, same.stderr
     assert "Improved (fail → pass): 0" in same.stdout and "Regressed (pass → fail): 0" in same.stdout
+    assert "0 improved, 0 regressed: p = 1, within chance" in same.stdout
     doctored = json.loads(saved.read_text(encoding="utf-8"))
     for r in doctored["results"]:
         r["correct"] = not r["correct"]
@@ -82,6 +83,9 @@ def test_eval_json_report_save_and_compare(corpus_settings, tmp_path):
     assert set(summary["regressed"]) == passed_before
     assert set(summary["improved"]) == {"t1", "t2", "t3"} - passed_before
     assert summary["deltas"]["answer_accuracy"]["b"] == doctored["metrics"]["answer_accuracy"]
+    # three questions moved: all one way is 2 x 1/8; two against one, no evidence at all
+    split = min(len(summary["improved"]), len(summary["regressed"]))
+    assert summary["sign_test"] == (0.25 if split == 0 else 1.0)
 
 
 @pytest.mark.slow

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from evals.metrics import (METRIC_KEYS, answer_correct, citation_share, first_hit, grade, norm,
+from evals.metrics import (METRIC_KEYS, answer_correct, citation_share, first_hit, grade,
+                           interval_by_document, norm, sign_test,
                            percentile, shown_untraced, summarize)
 from evals.sets import Question
 
@@ -168,3 +169,27 @@ def test_summarize_only_unanswerable_and_empty():
 
 def test_unverified_rate_is_zero_when_every_answer_is_declined():
     assert summarize([rows()[2]])["unverified_rate"] == 0.0
+
+
+def test_sign_test_is_the_exact_two_sided_binomial_over_the_questions_that_moved():
+    assert sign_test(0, 0) == 1.0
+    assert sign_test(3, 0) == sign_test(0, 3) == 0.25  # 2 x (1/2)^3
+    assert sign_test(10, 2) == pytest.approx(2 * (1 + 12 + 66) / 4096)  # 0.0386: beyond chance
+    assert sign_test(12, 8) == pytest.approx(0.5034, abs=1e-4)  # a few more up than down: chance
+    assert sign_test(5, 5) == 1.0
+
+
+def test_interval_by_document_resamples_whole_documents():
+    # five documents each all right or all wrong: a question-level resample would be narrow
+    correct = [i < 30 for i in range(50)]  # documents d0-d2 right, d3-d4 wrong
+    docs = [f"d{i // 10}" for i in range(50)]
+    lo, hi = interval_by_document(correct, docs)
+    assert lo <= 0.2 and hi >= 0.9  # five documents drawn again can be mostly either kind
+    spread = [i % 2 == 0 for i in range(100)]  # every document half right
+    assert interval_by_document(spread, [f"d{i // 2}" for i in range(100)]) == (0.5, 0.5)
+    assert interval_by_document(correct, docs) == interval_by_document(correct, docs)  # seeded
+
+
+def test_too_few_documents_give_no_interval():
+    assert interval_by_document([True, False] * 5, ["report"] * 10) is None
+    assert interval_by_document([], []) is None
