@@ -11,6 +11,7 @@ from evals.metrics import METRIC_KEYS, sign_test
 # Metrics where a smaller number is the better one; for every other key larger is better.
 LOWER_IS_BETTER = frozenset({"unverified_rate", "p50_ms", "p95_ms"})
 RESULTS_FILE = "results.json"
+FAILURES_LISTED = 400  # a fit report's failures shown with their answers (all listed by id)
 
 
 def passed(row: dict) -> bool:
@@ -150,8 +151,8 @@ def _num(value) -> str:
 def compare_fit_reports(a: dict, b: dict) -> list[str]:
     """Two held-out fit reports (evals/fit_answerer.py --report), set by set: the pooled
     figures before and after, and an exact sign test over the questions whose verdict moved.
-    A report from before `failed_ids` lists at most 400 failures; a set whose list was cut
-    says so instead of testing."""
+    A report from before `failed_ids` lists at most FAILURES_LISTED failures; a set whose list
+    was cut says so instead of testing."""
     lines = []
     for name, after in b["held_out"].items():
         before = a["held_out"].get(name)
@@ -161,23 +162,26 @@ def compare_fit_reports(a: dict, b: dict) -> list[str]:
         pa, pb = before["pooled"], after["pooled"]
         lines.append(f"{name} (n {pa['n']} -> {pb['n']})")
         for key in ("answer_accuracy", "abstain_precision", "abstain_recall"):
-            band = "".join(f"  [{lo:.3f}-{hi:.3f}]" for lo, hi in
-                           (r["pooled"].get(key + "_95") or (None, None) for r in (before, after))
-                           if lo is not None)
             lines.append(f"  {key:<18} {pa[key]:.4f} -> {pb[key]:.4f}  "
-                         f"({pb[key] - pa[key]:+.4f}){band}")
+                         f"({pb[key] - pa[key]:+.4f}){_band(pa, key)}{_band(pb, key)}")
         failed_a, failed_b = _failed_ids(before), _failed_ids(after)
         if failed_a is None or failed_b is None or pa["n"] != pb["n"]:
-            lines.append("  moved: not comparable (a report lists only its first 400 failures, "
-                         "or the sets differ); refit both with this version")
+            lines.append(f"  moved: not comparable (a report lists only its first "
+                         f"{FAILURES_LISTED} failures, or the sets differ); refit both with "
+                         "this version")
             continue
         improved, regressed = len(failed_a - failed_b), len(failed_b - failed_a)
         lines.append("  " + chance_line(improved, regressed, sign_test(improved, regressed)))
     return lines + ["[lo-hi]: 95 % interval, whole documents resampled. " + CHANCE_NOTE]
 
 
+def _band(pooled: dict, key: str) -> str:
+    band = pooled.get(f"{key}_95")
+    return f"  [{band[0]:.3f}-{band[1]:.3f}]" if band else ""
+
+
 def _failed_ids(report_set: dict) -> set[str] | None:
     if "failed_ids" in report_set:
         return set(report_set["failed_ids"])
     listed = report_set.get("failed", [])
-    return {f["id"] for f in listed} if len(listed) < 400 else None
+    return {f["id"] for f in listed} if len(listed) < FAILURES_LISTED else None

@@ -71,6 +71,7 @@ import numpy as np
 from bot.answering.decision import JUDGE_FEATURES, decide
 from bot.answering.evidence import FEATURES
 from bot.answering.model import MODEL_FILE, AnswerModel, Scorer, genre, trees_from_lightgbm
+from evals.compare import FAILURES_LISTED
 from evals.heldout import FOLDS, doc_ids_named, held_out_set
 from evals.metrics import answer_correct, grade, interval_by_document, summarize
 from evals.sets import Question, load_set
@@ -458,18 +459,19 @@ def evaluate(items, tests, selectors, judges, thresholds, by_genre, folds, log) 
                          "failed": [{"id": r["id"], "fold": r["fold"], "q": r["question"],
                                      "gold": r["gold"][:2], "answer": r["answer"][:160],
                                      "reason": r.get("reason", "")}
-                                    for r in rows if not r["correct"]][:400]}
+                                    for r in rows if not r["correct"]][:FAILURES_LISTED]}
         log(f"{set_name} pooled: {out[set_name]['pooled']}")
     return out
 
 
 def intervals(rows: list[dict]) -> dict:
     """95 % intervals of the three headline shares, by document (evals/metrics.py; None over
-    fewer than five documents): each is a share over some of the questions — accuracy over the answerable ones, abstain recall over
-    the unanswerable ones, abstain precision over those refused."""
+    fewer than five documents). Each is a share over some of the questions: accuracy over the
+    answerable ones, abstain recall over the unanswerable ones, precision over those refused."""
     shares = {"answer_accuracy": [(r["correct"], r["doc"]) for r in rows if r["answerable"]],
               "abstain_recall": [(r["abstained"], r["doc"]) for r in rows if not r["answerable"]],
-              "abstain_precision": [(not r["answerable"], r["doc"]) for r in rows if r["abstained"]]}
+              "abstain_precision": [(not r["answerable"], r["doc"])
+                                    for r in rows if r["abstained"]]}
     bands = {key: interval_by_document([ok for ok, _ in pairs], [d for _, d in pairs])
              for key, pairs in shares.items()}
     return {f"{key}_95": list(band) if band else None for key, band in bands.items()}

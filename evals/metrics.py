@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-import random
 import re
 import unicodedata
+
+import numpy as np
 
 from bot.figures import untraced_figures
 from evals.sets import Question
@@ -137,10 +138,8 @@ def interval_by_document(correct: list[bool], documents: list[str], reps: int = 
         groups.setdefault(doc, []).append(bool(ok))
     if len(groups) < least:
         return None
-    sums = [(sum(g), len(g)) for g in groups.values()]
-    draw = random.Random(seed)
-    shares = []
-    for _ in range(reps):
-        picked = [sums[draw.randrange(len(sums))] for _ in sums]
-        shares.append(sum(r for r, _ in picked) / max(1, sum(n for _, n in picked)))
+    right = np.array([sum(g) for g in groups.values()])
+    asked = np.array([len(g) for g in groups.values()])
+    drawn = np.random.default_rng(seed).integers(0, len(groups), size=(reps, len(groups)))
+    shares = (right[drawn].sum(axis=1) / asked[drawn].sum(axis=1)).tolist()
     return (round(percentile(shares, 2.5), 4), round(percentile(shares, 97.5), 4))
