@@ -14,6 +14,7 @@ from datetime import datetime
 from html import escape
 
 from bot.answer import NOT_FOUND, Answer, Citation
+from bot.answering.reasons import Reason
 
 _MARKER = re.compile(r"\[(\d+)\]")
 SNIPPET_CONTEXT = 60  # characters of passage shown on each side of the quote when collapsed
@@ -64,14 +65,27 @@ def error_html(message: str) -> str:
             f'<div class="kb-note">{text_html(message)}</div></div>')
 
 
+CLOSEST_SHOWN = 3  # passages listed beside a refusal for doubt (`doubted`)
+
+
+def doubted(answer: Answer) -> bool:
+    """Refused because the judge was not sure enough, with passages read: nothing in them
+    contradicts the question, and the answer may well be there (a refusal of a question the
+    documents do answer is a failure too). The member is shown the closest passages, marked as
+    unconfirmed, instead of being told the knowledge base holds nothing."""
+    return answer.abstained and answer.reason == Reason.LOW_CONFIDENCE and bool(answer.retrieved)
+
+
 def answer_html(answer: Answer) -> str:
     """The chat message for one answer: verified, abstained or carrying unverified figures."""
     if answer.abstained:
         why = f'<div class="kb-note">原因：{text_html(answer.note)}</div>' if answer.note else ""
+        foot = ("资料中可能有相关段落，但不足以可靠地作答；右侧列出最接近的原文，请自行核对。"
+                if doubted(answer) else
+                "知识库未收录能回答此问题的内容。可以换一种问法，或检查文件与年份筛选。")
         return (f'<div class="kb-answer kb-abstained">'
                 f'<div class="kb-abstain-head">{escape(answer.answer or NOT_FOUND)}</div>{why}'
-                '<div class="kb-foot">知识库未收录能回答此问题的内容。可以换一种问法，'
-                "或检查文件与年份筛选。</div></div>")
+                f'<div class="kb-foot">{foot}</div></div>')
     known = {c.n for c in answer.citations}
     body = f'<div class="kb-text">{_with_markers(answer.answer, known)}</div>'
     parts = [body]
@@ -181,6 +195,11 @@ def sources_html(answer: Answer | None, question: str = "") -> str:
         return EMPTY_SOURCES
     asked = (f'<div class="kb-sources-question">问：{text_html(question)}</div>'
              if question else "")
+    if doubted(answer):
+        cards = "".join(closest_html(row) for row in answer.retrieved[:CLOSEST_SHOWN])
+        return (f'<div class="kb-sources kb-closest-list"><div class="kb-sources-head">'
+                f'最接近的原文</div>{asked}<div class="kb-sources-hint">未能确认这些段落回答了'
+                f'这个问题，它们不是答案，仅供核对。点击可展开完整段落。</div>{cards}</div>')
     if not answer.citations:
         why = "知识库中没有能回答这个问题的资料。" if answer.abstained else "这个回答没有引用。"
         return (f'<div class="kb-sources"><div class="kb-sources-head">引用来源</div>{asked}'
@@ -190,6 +209,20 @@ def sources_html(answer: Answer | None, question: str = "") -> str:
             f'<span class="kb-count">{len(answer.citations)}</span></div>{asked}'
             f'<div class="kb-sources-hint">点击来源可展开或收起完整段落，黄色为被引用的句子。</div>'
             f"{cards}</div>")
+
+
+def closest_html(row: dict, lead: int = 2 * SNIPPET_CONTEXT) -> str:
+    """One passage read for a doubted refusal (`Answer.retrieved` row): its title and opening,
+    the whole passage on click; nothing in it is marked as a quote."""
+    text = row.get("text", "")
+    opening = text_html(text[:lead]) + ("…" if len(text) > lead else "")
+    file_note = (f'<div class="kb-src-file">来源：{escape(row["source"])}</div>'
+                 if row.get("source") and row["source"] != row.get("title") else "")
+    return (f'<details class="kb-src kb-closest"><summary>'
+            f'<span class="kb-src-title">{title_html(row.get("title", ""))}</span>'
+            f'<div class="kb-snippet">{opening}</div></summary>'
+            f'<div class="kb-src-body"><div class="kb-passage">{text_html(text)}</div>'
+            f"{file_note}</div></details>")
 
 
 def when(ts: float) -> str:

@@ -90,6 +90,28 @@ def test_abstention_looks_different_and_says_why():
     assert "知识库中没有能回答这个问题的资料" in panel and "<mark" not in panel
 
 
+def test_a_refusal_for_doubt_lists_the_closest_passages_as_unconfirmed():
+    rows = [{"chunk_id": f"c{i}", "doc_id": "doc-1", "title": "中华人民共和国监察法",
+             "source": "监察法.md", "text": f"第四十八条 留置时间不得超过三个月。<{i}>" + "后" * 200,
+             "score": 0.5} for i in range(5)]
+    doubt = Answer(NOT_FOUND, abstained=True, verified=True, reason="low_confidence",
+                   note="检索到的资料不足以可靠地回答这个问题", retrieved=rows)
+    html = render.answer_html(doubt)
+    assert "右侧列出最接近的原文" in html and "知识库未收录" not in html
+    panel = render.sources_html(doubt, "留置最长多久？")
+    assert "最接近的原文" in panel and "它们不是答案" in panel
+    assert panel.count('class="kb-src kb-closest"') == render.CLOSEST_SHOWN == 3
+    assert "&lt;0&gt;" in panel and "<0>" not in panel  # document text is escaped
+    assert "<mark" not in panel and "kb-ref" not in panel  # nothing is marked as a quote
+    assert "来源：监察法.md" in panel
+    # a contradiction, or no passage read, still says the knowledge base has no answer
+    for other in (Answer(NOT_FOUND, abstained=True, verified=True, reason="year_missing",
+                         retrieved=rows),
+                  Answer(NOT_FOUND, abstained=True, verified=True, reason="low_confidence")):
+        assert "知识库未收录" in render.answer_html(other)
+        assert "知识库中没有能回答这个问题的资料" in render.sources_html(other, "问")
+
+
 def test_unverified_figures_get_a_warning_listing_them():
     answer = answered(answer="全年提案700件[1]", verified=False, unverified_figures=["700件"])
     html = render.answer_html(answer)
