@@ -44,8 +44,8 @@ graded wrong by id, so that two reports can be compared question by question:
 prints, per set, the figures before and after and an exact sign test over the questions that
 moved (evals/compare.py). Measured 2026-12-07: the same code refitted on the same files
 ingested afresh on another machine (a CPU with AMX bf16) read CMRC 0.865 against 0.871,
-cppcc_dev 0.923 against 0.954 and seed_dev 0.9 against 1.0 — the stores' vectors differ in
-their last bits, and trees fitted on them differ at the margins. A change worth a fraction of
+cppcc_dev 0.923 against 0.954 and seed_dev 0.9 against 1.0 — most likely the stores' vectors
+differ in their last bits, and trees fitted on them differ at the margins. A change worth a fraction of
 a point, or one question of a small set, is not shown by one fit. The model written to
 --out is fitted on every fold, its thresholds chosen on all held-out judgements (one for laws,
 one for every other document: `GENRES`). The run is deterministic: LightGBM in its

@@ -33,9 +33,9 @@ policy_dev's abstain-precision floor allows one wrong refusal of its six: which 
 marginal questions the same model misses depends on the machine that built the store. On the
 AMD EPYC (AVX-512 BF16) it was measured on, the two-part 复审 question (pd-07) loses a part; on
 an Intel Xeon with AMX (2026-12-07) pd-07 passes and pd-01 (留置…多久) is refused, its right
-sentence (第四十八条 留置时间不得超过三个月) third behind one the judge doubts — the bf16 vectors
-agree with the exact ones to a cosine of 0.99998 on either CPU, yet differ in their last bits,
-and near-tied sentences trade places. A refit on that machine's stores passed this gate but
+sentence (第四十八条 留置时间不得超过三个月) third behind one the judge doubts. Only the machine
+that embedded the store differs; most likely its bf16 vectors (cosine ≥ 0.99998 to the exact
+ones here) differ from the other's in their last bits, and near-tied sentences trade places. A refit on that machine's stores passed this gate but
 answered 8 of the dev questions worse and 2 better, so the model was kept and the floor set to
 what one such flip reads (5 of 6). Its accuracy floor holds either way (18 of 19).
 `unverified_rate` is 0.0 everywhere and is never relaxed: an answer shown as fact whose figures
