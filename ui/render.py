@@ -180,8 +180,7 @@ def citation_html(c: Citation, open_: bool = False) -> str:
     if section:
         meta.append(escape(section))
     meta_html = f'<span class="kb-src-meta">{" · ".join(meta)}</span>' if meta else ""
-    file_note = (f'<div class="kb-src-file">来源：{escape(c.source)}</div>'
-                 if c.source and c.source != c.title else "")
+    file_note = _file_note(c.source, c.title)
     return (f'<details class="kb-src" id="kb-src-{c.n}" data-n="{c.n}"{" open" if open_ else ""}>'
             f'<summary><span class="kb-src-n">[{c.n}]</span>'
             f'<span class="kb-src-title">{title_html(c.title)}</span>{meta_html}'
@@ -216,13 +215,18 @@ def closest_html(row: dict, lead: int = 2 * SNIPPET_CONTEXT) -> str:
     the whole passage on click; nothing in it is marked as a quote."""
     text = row.get("text", "")
     opening = text_html(text[:lead]) + ("…" if len(text) > lead else "")
-    file_note = (f'<div class="kb-src-file">来源：{escape(row["source"])}</div>'
-                 if row.get("source") and row["source"] != row.get("title") else "")
+    file_note = _file_note(row.get("source", ""), row.get("title", ""))
     return (f'<details class="kb-src kb-closest"><summary>'
             f'<span class="kb-src-title">{title_html(row.get("title", ""))}</span>'
             f'<div class="kb-snippet">{opening}</div></summary>'
             f'<div class="kb-src-body"><div class="kb-passage">{text_html(text)}</div>'
             f"{file_note}</div></details>")
+
+
+def _file_note(source: str, title: str) -> str:
+    """The file a passage comes from, when its name says more than the title."""
+    return (f'<div class="kb-src-file">来源：{escape(source)}</div>'
+            if source and source != title else "")
 
 
 def when(ts: float) -> str:
