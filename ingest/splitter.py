@@ -232,6 +232,16 @@ def _safe_boundary(text: str, pos: int) -> bool:
                 and text[pos + 1].isdigit())
 
 
+def clause_cuts(text: str, marks: str = "，,；;：:") -> list[int]:
+    """Where `text` may be cut between clauses: just after a mark of `marks` that is outside
+    quotes and brackets (unless they never close) and not inside a figure (46,600, 10:30)."""
+    depth = _quote_depths(text, 0, len(text))
+    balanced = not depth or depth[-1] == 0
+    return [i + 1 for i, ch in enumerate(text)
+            if ch in marks and (depth[i] == 0 or not balanced) and _safe_boundary(text, i + 1)
+            and not (0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit())]
+
+
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Sentences of text[start:end] as spans; ends at 。！？；… (with closing quotes), outside quotes."""
     end = len(text) if end is None else end

@@ -23,11 +23,10 @@ from bot.answering.evidence import FEATURES, Candidate, Evidence, Source
 from bot.answering.lexicon import lexicon
 from bot.answering.model import AnswerModel, sigmoid
 from bot.answering.reasons import HARD, Reason
-from ingest.splitter import CN_NUM, sentence_spans
+from ingest.splitter import CN_NUM, clause_cuts, sentence_spans
 
 _MAX_QUOTE = 80  # a figure needs little context around it
 _MAX_QUOTE_WORDS = 150  # a rule or a name is read in its whole sentence
-_CLAUSE = re.compile(r"[，,；;：:]")
 _HISTORY_DATE = re.compile(r"((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日")
 _SECOND = 0.5  # a second sentence must cover this share of what the first leaves out
 _REACH = 3.0  # a sentence this far below the best in the selector's log-odds is still in reach
@@ -572,7 +571,7 @@ def trim(c: Candidate, q: Analysis) -> Candidate:
     if len(text) <= limit:
         return c
     weights = q.weight_of
-    cuts = [0] + [m.end() for m in _CLAUSE.finditer(text)] + [len(text)]
+    cuts = [0] + clause_cuts(text) + [len(text)]
     clauses = [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1) if cuts[i + 1] > cuts[i]]
     best, best_score = (0, len(text)), -1.0
     for i in range(len(clauses)):

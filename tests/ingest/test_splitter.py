@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.splitter import HEADER_END, Chunk, sentence_spans, split_document, split_span
+from ingest.splitter import (HEADER_END, Chunk, clause_cuts, sentence_spans, split_document,
+                             split_span)
 
 
 def pieces(text: str, max_chars: int) -> list[str]:
@@ -65,6 +66,15 @@ def test_no_cut_inside_a_quotation_when_a_boundary_outside_it_fits():
         parts = pieces(text, max_chars)
         assert "".join(parts) == text
         assert any(quotation in p for p in parts), (max_chars, parts)
+
+
+def test_clauses_are_cut_at_marks_outside_quotes_and_figures():
+    text = "总面积46,600平方米，开放时间8:30至17:30，他说：“好，很好”，然后离开"
+    cuts = clause_cuts(text)
+    assert [text[c - 1] for c in cuts] == ["，", "，", "：", "，"]
+    assert text[cuts[2]:cuts[3]] == "“好，很好”，"
+    unclosed = "他说：“好，很好，然后离开"  # a quote that never closes does not hide every cut
+    assert len(clause_cuts(unclosed)) == 3
 
 
 def test_sentence_spans_end_at_sentence_marks_outside_quotes():

@@ -181,6 +181,21 @@ def test_a_long_sentence_is_trimmed_to_the_clauses_that_answer_verbatim():
     assert "167场次" in c.quote and c.quote in text and len(c.quote) < len(text)
 
 
+def test_a_trim_never_cuts_a_figure_or_a_quotation_in_two():
+    area = ("桂湖倚新都城墙内侧而建，总面积46,600平方米，其中水面面积约占三分之一，湖中遍植荷花，"
+            "湖岸桂树成行，每逢秋季桂花盛开，游人如织，是川西著名的古典园林之一，明代学者杨慎曾在此读书")
+    assert len(area) > 80
+    c = trim(pick(area), analyze("桂湖的总面积是多少？"))
+    assert "46,600平方米" in c.quote and len(c.quote) < len(area)
+    said = ("钱谦益在集中作序称：“文章者，天地英淑之气与人之灵心结习而成者也，与山水近，与市朝远，"
+            "与异石古木哀吟清唳近，与尘壒远，与钟鼎彝器法书名画近，与时俗玩好远，故风流儒雅、博物好古之人，"
+            "文章往往殊邈于世，其结习使然也，今观君之集，清而不寒，丽而有则，信乎其为博物好古者之文，"
+            "而非时俗之所能及也，余故乐为之序，以告世之读是集者。”")
+    assert len(said) > 150
+    c = trim(pick(said), analyze("钱谦益作序是如何评价文章的？"))
+    assert c.quote.startswith("钱谦益") and c.quote.endswith("读是集者。”")
+
+
 def test_a_follow_ups_borrowed_unit_is_not_a_contradiction():
     q = analyze("那讲座呢？", ["全年开展调研多少次？"])
     assert q.followup and q.unit == "次"
