@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from bot.answering.reasons import Reason
+
 NOT_FOUND = "知识库中没有找到相关内容。"
+CLOSEST_SHOWN = 3  # passages listed beside a refusal for doubt (`closest_passages`)
 
 
 @dataclass
@@ -39,6 +42,9 @@ class Answer:
     # Sources that answer alike disagree on the figure: all are shown, none stands as the fact.
     disputed: bool = False
     retrieved: list[dict] = field(default_factory=list)  # ranked passages: chunk_id, doc_id, ...
+    # Refused for doubt alone (`closest_passages`): the passages that came closest, for the
+    # member to check. Not an answer and not cited; empty for any other answer or refusal.
+    closest: list[dict] = field(default_factory=list)
     log_id: str = ""  # the question log's row, for feedback (empty when not logged)
 
     def to_dict(self, with_retrieved: bool = False) -> dict:
@@ -46,3 +52,15 @@ class Answer:
         if not with_retrieved:
             data.pop("retrieved")
         return data
+
+
+def closest_passages(answer: Answer, most: int = CLOSEST_SHOWN) -> list[dict]:
+    """The passages to list beside a refusal made because the judge was not sure enough
+    , best first: nothing in them contradicts the question and the
+    answer may well be there (refusing a question the documents answer is a failure too), so
+    the member is shown where to look instead of being told the knowledge base holds nothing.
+    Any other refusal (a contradiction, nothing retrieved) and any answer list none."""
+    if not (answer.abstained and answer.reason == Reason.LOW_CONFIDENCE):
+        return []
+    return [{k: row.get(k, "") for k in ("chunk_id", "doc_id", "title", "source", "text", "score")}
+            for row in answer.retrieved[:most]]

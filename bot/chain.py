@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.runnables import RunnableLambda
 
-from bot.answer import NOT_FOUND, Answer
+from bot.answer import NOT_FOUND, Answer, closest_passages
 from bot.answering.analysis import Analysis, analyze, expand_query, split_subquestions
 from bot.answering.decision import Decision, DocFacts, decide, disputed_by
 from bot.conflicts import ConflictLog
@@ -243,6 +243,7 @@ class Bot:
         cited = {c.chunk_id for c in answer.citations}
         ranked = sorted(turn.passages, key=lambda p: p.chunk_id not in cited)
         answer.retrieved = [_passage_row(p) for p in ranked]
+        answer.closest = closest_passages(answer)
         if answer.disputed:
             self.conflicts.record(turn.question, answer)
         turn.timings["verify"] = _ms_since(turn, "answer")

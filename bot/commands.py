@@ -85,7 +85,10 @@ def _ask_running_server(settings, args: dict, log: bool):
 
 
 def _print_answer(answer) -> None:
-    """The answer, any warning, then the numbered sources with their quotes."""
+    """The answer, any warning, then the numbered sources with their quotes (or, beside a
+    refusal for doubt, the closest passages)."""
+    from bot.plain import closest_text
+
     click.echo(answer.answer)
     if answer.note:
         click.secho(f"（{answer.note}）", fg="yellow")
@@ -98,6 +101,8 @@ def _print_answer(answer) -> None:
         where = " · ".join(x for x in (c.heading, c.date) if x)
         click.echo(f"[{c.n}] 《{c.title}》{f' {where}' if where else ''} — {c.source}")
         click.echo(f"    “{c.quote}”")
+    if answer.closest:
+        click.echo("\n" + closest_text(answer.closest))
 
 
 @click.group("log")

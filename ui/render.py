@@ -14,7 +14,6 @@ from datetime import datetime
 from html import escape
 
 from bot.answer import NOT_FOUND, Answer, Citation
-from bot.answering.reasons import Reason
 
 _MARKER = re.compile(r"\[(\d+)\]")
 SNIPPET_CONTEXT = 60  # characters of passage shown on each side of the quote when collapsed
@@ -65,15 +64,11 @@ def error_html(message: str) -> str:
             f'<div class="kb-note">{text_html(message)}</div></div>')
 
 
-CLOSEST_SHOWN = 3  # passages listed beside a refusal for doubt (`doubted`)
-
-
 def doubted(answer: Answer) -> bool:
-    """Refused because the judge was not sure enough, with passages read: nothing in them
-    contradicts the question, and the answer may well be there (a refusal of a question the
-    documents do answer is a failure too). The member is shown the closest passages, marked as
-    unconfirmed, instead of being told the knowledge base holds nothing."""
-    return answer.abstained and answer.reason == Reason.LOW_CONFIDENCE and bool(answer.retrieved)
+    """Refused for doubt alone, with the closest passages to show (`bot.answer.closest_passages`):
+    the member is shown them, marked as unconfirmed, instead of being told the knowledge base
+    holds nothing."""
+    return bool(answer.closest)
 
 
 def answer_html(answer: Answer) -> str:
@@ -195,7 +190,7 @@ def sources_html(answer: Answer | None, question: str = "") -> str:
     asked = (f'<div class="kb-sources-question">问：{text_html(question)}</div>'
              if question else "")
     if doubted(answer):
-        cards = "".join(closest_html(row) for row in answer.retrieved[:CLOSEST_SHOWN])
+        cards = "".join(closest_html(row) for row in answer.closest)
         return (f'<div class="kb-sources kb-closest-list"><div class="kb-sources-head">'
                 f'最接近的原文</div>{asked}<div class="kb-sources-hint">未能确认这些段落回答了'
                 f'这个问题，它们不是答案，仅供核对。点击可展开完整段落。</div>{cards}</div>')
@@ -211,7 +206,7 @@ def sources_html(answer: Answer | None, question: str = "") -> str:
 
 
 def closest_html(row: dict, lead: int = 2 * SNIPPET_CONTEXT) -> str:
-    """One passage read for a doubted refusal (`Answer.retrieved` row): its title and opening,
+    """One passage read for a doubted refusal (an `Answer.closest` row): its title and opening,
     the whole passage on click; nothing in it is marked as a quote."""
     text = row.get("text", "")
     opening = text_html(text[:lead]) + ("…" if len(text) > lead else "")

@@ -21,6 +21,7 @@ TOKEN = "api-test-staff-token-7f3a"
 TIMEOUT = 180.0  # a question on a busy 2-core runner can take tens of seconds
 WORKSHOPS = "淄博有多少家“政协委员工作室”？"
 ZIBO_SOURCE = "zibo-cppcc-2025-review.txt"
+DOUBTED = "委员履职档案包括什么？"  # near the report's and the deputies law's words; said by neither
 NEW_FACT_NAME = "某市政协2031年提案工作.txt"
 NEW_FACT = "某市政协2031年共收到提案888件。\n其中经审查立案800件，已全部办复。\n"
 NEW_FACT_QUESTION = "某市政协2031年共收到多少件提案？"
@@ -103,6 +104,17 @@ def test_near_miss_abstains(api):
     answer = ask(api, "济南市政协2025年全年提案数量是多少？")  # the report is Zibo's
     assert answer["abstained"] is True and "济南" in answer["note"]
     assert answer["citations"] == [] and answer["note"]
+
+
+def test_a_refusal_for_doubt_lists_the_closest_passages_and_a_contradiction_none(api):
+    doubt = ask(api, DOUBTED)
+    assert doubt["abstained"] is True and doubt["reason"] == "low_confidence"
+    assert doubt["citations"] == [] and len(doubt["closest"]) == 3
+    for row in doubt["closest"]:
+        assert set(row) == {"chunk_id", "doc_id", "title", "source", "text", "score"}
+        assert row["text"] and row["title"]
+    assert ask(api, "济南市政协2025年全年提案数量是多少？")["closest"] == []  # another city's
+    assert ask(api, WORKSHOPS)["closest"] == []  # an answer lists none
 
 
 def test_follow_up_is_read_through_history(api):

@@ -43,6 +43,15 @@ def test_ask_prints_the_answer_and_numbered_sources(corpus_data):
     assert sources.startswith("[1] 《淄博政协这一年") and "44" in sources.splitlines()[1]
 
 
+def test_a_refusal_for_doubt_prints_the_closest_passages_not_as_sources(corpus_data):
+    done = CliRunner().invoke(cli, ["--data", str(corpus_data), "ask", "委员履职档案包括什么？"])
+    assert done.exit_code == 0, done.output
+    refusal, closest = done.output.split("\n最接近的原文")
+    assert "知识库中没有找到" in refusal and "来源：" not in done.output
+    assert closest.count("\n① 《") + closest.count("\n② 《") + closest.count("\n③ 《") == 3
+    assert "不是答案" in closest.splitlines()[0]
+
+
 def test_empty_question_exits_nonzero_with_one_line_and_no_traceback(corpus_settings):
     done = run_ask(corpus_settings.data, "   ")
     assert done.returncode != 0

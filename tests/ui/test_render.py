@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.answer import NOT_FOUND, Answer, Citation
+from bot.answer import CLOSEST_SHOWN, NOT_FOUND, Answer, Citation, closest_passages
 from ui import render
 
 PASSAGE = "淄博市政协全年636件提案承载民意，167场次协商激荡智慧。"
@@ -96,11 +96,12 @@ def test_a_refusal_for_doubt_lists_the_closest_passages_as_unconfirmed():
              "score": 0.5} for i in range(5)]
     doubt = Answer(NOT_FOUND, abstained=True, verified=True, reason="low_confidence",
                    note="检索到的资料不足以可靠地回答这个问题", retrieved=rows)
+    doubt.closest = closest_passages(doubt)
     html = render.answer_html(doubt)
     assert "右侧列出最接近的原文" in html and "知识库未收录" not in html
     panel = render.sources_html(doubt, "留置最长多久？")
     assert "最接近的原文" in panel and "它们不是答案" in panel
-    assert panel.count('class="kb-src kb-closest"') == render.CLOSEST_SHOWN == 3
+    assert panel.count('class="kb-src kb-closest"') == CLOSEST_SHOWN == 3
     assert "&lt;0&gt;" in panel and "<0>" not in panel  # document text is escaped
     assert "<mark" not in panel and "kb-ref" not in panel  # nothing is marked as a quote
     assert "来源：监察法.md" in panel
@@ -108,6 +109,7 @@ def test_a_refusal_for_doubt_lists_the_closest_passages_as_unconfirmed():
     for other in (Answer(NOT_FOUND, abstained=True, verified=True, reason="year_missing",
                          retrieved=rows),
                   Answer(NOT_FOUND, abstained=True, verified=True, reason="low_confidence")):
+        other.closest = closest_passages(other)
         assert "知识库未收录" in render.answer_html(other)
         assert "知识库中没有能回答这个问题的资料" in render.sources_html(other, "问")
 
