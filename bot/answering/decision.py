@@ -166,11 +166,12 @@ def asked_values(text: str, unit: str) -> set[float]:
 
 def unmentioned(q: Analysis, ev: Evidence) -> dict[str, str]:
     """What a refusal can add for the member: the thing asked about (its focus, else its
-    weightiest own word) when no passage read mentions it. An explanation, never a reason —
-    members' own words are often not the documents'."""
+    weightiest own word that names a thing) when no passage read mentions it. An explanation,
+    never a reason — members' own words are often not the documents'. Beside the focus, only a
+    noun is named: "没有提到“原则上”" (an adverb of the question's frame) tells nothing."""
     framing = {str(y) for y in q.years} | set(q.places) | set(q.bodies) | set(q.titles)
     weights = q.weight_of
-    asked = list(q.focus) + sorted((t for t in q.terms if t not in q.focus),
+    asked = list(q.focus) + sorted((t for t in q.terms if t not in q.focus and _names_thing(t)),
                                    key=lambda t: -weights.get(t, 0.0))[:1]
     texts = [s.context + s.text for s in ev.sources]
     for term in asked:
@@ -178,6 +179,14 @@ def unmentioned(q: Analysis, ev: Evidence) -> dict[str, str]:
                 not any(focus_found(term, t) for t in texts):
             return {"missing": term}
     return {}
+
+
+def _names_thing(word: str) -> bool:
+    """A noun by its part of speech (the lexicon's noun tags), read as one word."""
+    from ingest.tokens import pos_tags
+
+    tags = pos_tags(word)
+    return len(tags) == 1 and tags[0][1].startswith(lexicon().noun_tags)
 
 
 def rank(ev: Evidence, model: AnswerModel) -> tuple[list[Candidate], dict[int, float]]:

@@ -213,6 +213,11 @@ def test_a_refusal_names_the_asked_thing_no_passage_mentions():
     ev = Evidence((src,), (), frozenset())
     assert unmentioned(analyze("某市政协召开了几次全体会议？"), ev) == {"missing": "全体会议"}
     assert unmentioned(analyze("某市政协全年提案有多少件？"), ev) == {}  # it is there
+    # the question's frame is not the thing asked about: a verb or adverb is not named
+    rare_adverb = {"原则上": 1, "提案": 50, "全年": 60}.get  # weighs most, by its rarity
+    asked = analyze("全年提案原则上有多少件？", document_frequency=rare_adverb)
+    assert asked.weight_of["原则上"] == max(asked.weight_of.values())
+    assert unmentioned(asked, ev) == {}
     said = render(Reason.WRONG_UNIT, name="次", missing="全体会议")
     assert said.startswith("资料中没有以“次”计的数字") and "没有提到“全体会议”" in said
     assert "没有提到" not in render(Reason.LOW_CONFIDENCE)
