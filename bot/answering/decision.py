@@ -166,13 +166,14 @@ def asked_values(text: str, unit: str) -> set[float]:
 
 def unmentioned(q: Analysis, ev: Evidence) -> dict[str, str]:
     """What a refusal can add for the member: the thing asked about (its focus, else its
-    weightiest own word that names a thing) when no passage read mentions it. An explanation,
-    never a reason — members' own words are often not the documents'. Beside the focus, only a
-    noun is named: "没有提到“原则上”" (an adverb of the question's frame) tells nothing."""
+    weightiest own word) when no passage read mentions it. An explanation, never a reason —
+    members' own words are often not the documents'. Only a noun is named: "没有提到“包括”"
+    or "“原则上”" (a verb or adverb of the question's frame) tells nothing."""
     framing = {str(y) for y in q.years} | set(q.places) | set(q.bodies) | set(q.titles)
     weights = q.weight_of
-    asked = list(q.focus) + sorted((t for t in q.terms if t not in q.focus and _names_thing(t)),
-                                   key=lambda t: -weights.get(t, 0.0))[:1]
+    focus = list(q.focus) if q.focus_is_noun else []
+    asked = focus + sorted((t for t in q.terms if t not in focus and _names_thing(t)),
+                           key=lambda t: -weights.get(t, 0.0))[:1]
     texts = [s.context + s.text for s in ev.sources]
     for term in asked:
         if len(term) >= 2 and not any(f in term or term in f for f in framing) and \

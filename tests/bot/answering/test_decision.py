@@ -218,6 +218,10 @@ def test_a_refusal_names_the_asked_thing_no_passage_mentions():
     asked = analyze("全年提案原则上有多少件？", document_frequency=rare_adverb)
     assert asked.weight_of["原则上"] == max(asked.weight_of.values())
     assert unmentioned(asked, ev) == {}
+    known = {"包括": 1, "提案": 50, "全年": 60}.get  # a known verb can be the focus
+    framed = analyze("全年提案包括什么？", document_frequency=known)
+    assert framed.focus == ("包括",) and not framed.focus_is_noun
+    assert unmentioned(framed, ev) == {}
     said = render(Reason.WRONG_UNIT, name="次", missing="全体会议")
     assert said.startswith("资料中没有以“次”计的数字") and "没有提到“全体会议”" in said
     assert "没有提到" not in render(Reason.LOW_CONFIDENCE)
