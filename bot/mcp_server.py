@@ -42,7 +42,8 @@ def build_mcp(bot: Bot) -> MCPServer:
         data = {"answer": answer.answer, "abstained": answer.abstained,
                 "verified": answer.verified, "disputed": answer.disputed, "reason": answer.reason,
                 "note": answer.note, "log_id": answer.log_id,
-                "citations": [citation_data(c) for c in answer.citations]}
+                "citations": [citation_data(c) for c in answer.citations],
+                "closest": answer.closest}
         return CallToolResult(content=[TextContent(type="text", text=answer_text(answer))],
                               structured_content=data)
 

@@ -5,8 +5,8 @@ chat front-ends can ask it.
 A thin face over `Bot.ask`: the last user message is the question, the earlier user messages
 its history (the last CPPCC_KB_MAX_HISTORY_TURNS of them). The reply's content is the answer
 with its [n] markers and a "来源：" list; the same citations ride along as structured data in
-the extra field `citations`, and `cppcc_kb` says whether it abstained, was verified, and the
-`log_id` for `POST /api/feedback`.
+the extra field `citations`, and `cppcc_kb` says whether it abstained, was verified, the
+`log_id` for `POST /api/feedback`, and (a refusal for doubt) the `closest` passages.
 
 A stream carries only the checked answer: an LLM's draft is verified before any of it is sent
 (an OpenAI client cannot take back text it has shown), so the role chunk comes at once and the
@@ -138,7 +138,7 @@ class _Reply:
         return {"citations": [citation_data(c) for c in a.citations],
                 "cppcc_kb": {"abstained": a.abstained, "verified": a.verified,
                              "reason": a.reason, "disputed": a.disputed, "mode": a.mode,
-                             "log_id": a.log_id}}
+                             "log_id": a.log_id, "closest": a.closest}}
 
     def completion(self, answer: Answer) -> dict:
         return {"id": self.id, "object": "chat.completion", "created": self.created,

@@ -20,6 +20,7 @@ from tests.support.warm_cli import warm_cli
 
 WORKSHOPS = "淄博有多少家“政协委员工作室”？"
 NOWHERE = "2031年火星基地建设了多少个温室？"
+DOUBTED = "委员履职档案包括什么？"  # near the report's and the deputies law's words; said by neither
 
 
 @pytest.fixture
@@ -89,6 +90,13 @@ def test_openai_client_gets_cited_answers_plain_and_streamed(served):
     assert "知识库中没有找到" in refused.choices[0].message.content
     assert refused.model_extra["cppcc_kb"]["abstained"] is True
 
+    doubt = client.chat.completions.create(
+        model="cppcc-kb", messages=[{"role": "user", "content": DOUBTED}])
+    said, listed = doubt.choices[0].message.content.split("最接近的原文")
+    assert "知识库中没有找到" in said and "来源：" not in said and listed.count("\n① 《") == 1
+    assert doubt.model_extra["citations"] == []
+    assert len(doubt.model_extra["cppcc_kb"]["closest"]) == 3
+
     with pytest.raises(openai.BadRequestError, match="no question"):
         client.chat.completions.create(model="cppcc-kb",
                                        messages=[{"role": "assistant", "content": "你好"}])
@@ -144,21 +152,25 @@ def test_mcp_client_gets_a_cited_answer_from_cppcc_kb_mcp(corpus_settings):
                     tools = {t.name for t in (await session.list_tools()).tools}
                     answer = await session.call_tool("ask", {"question": WORKSHOPS})
                     refused = await session.call_tool("ask", {"question": NOWHERE})
+                    doubt = await session.call_tool("ask", {"question": DOUBTED})
                     found = await session.call_tool("search", {"query": "政协委员工作室", "k": 3})
                     bad = await session.call_tool("search", {"query": "x", "k": 99})
                     docs = await session.call_tool("list_documents", {})
                     templates = (await session.list_resource_templates()).resource_templates
                     first = docs.structured_content["documents"][0]
                     text = await session.read_resource(first["uri"])
-                    return tools, answer, refused, found, bad, docs, templates, first, text
+                    return tools, answer, refused, doubt, found, bad, docs, templates, first, text
 
-    tools, answer, refused, found, bad, docs, templates, first, text = anyio.run(session_run)
+    (tools, answer, refused, doubt, found, bad, docs, templates, first,
+     text) = anyio.run(session_run)
     assert tools == {"ask", "search", "list_documents"}
     data = answer.structured_content
     assert not answer.is_error and not data["abstained"] and data["citations"]
     assert "[1]" in answer.content[0].text and data["citations"][0]["quote"] in answer.content[0].text
     assert _logged(corpus_settings.data, data["log_id"])[:2] == ("mcp", WORKSHOPS)
     assert refused.structured_content["abstained"] and "知识库中没有找到" in refused.content[0].text
+    assert data["closest"] == [] and len(doubt.structured_content["closest"]) == 3
+    assert "最接近的原文" in doubt.content[0].text
     passages = found.structured_content["passages"]
     assert len(passages) == 3 and any("政协委员工作室" in p["text"] for p in passages)
     assert bad.is_error and "between 1 and 20" in bad.content[0].text
