@@ -55,12 +55,11 @@ class Answer:
 
 
 def closest_passages(answer: Answer, most: int = CLOSEST_SHOWN) -> list[dict]:
-    """The passages to list beside a refusal made because the judge was not sure enough
-    , best first: nothing in them contradicts the question and the
-    answer may well be there (refusing a question the documents answer is a failure too), so
-    the member is shown where to look instead of being told the knowledge base holds nothing.
-    Any other refusal (a contradiction, nothing retrieved) and any answer list none."""
+    """The passages to list, best first, beside a refusal made because the judge was not sure
+    enough: nothing in them contradicts the question and the answer may well be there
+    (refusing a question the documents answer is a failure too), so the member is shown where
+    to look instead of being told the knowledge base holds nothing. Any other refusal (a
+    contradiction, nothing retrieved) and any answer list none."""
     if not (answer.abstained and answer.reason == Reason.LOW_CONFIDENCE):
         return []
-    return [{k: row.get(k, "") for k in ("chunk_id", "doc_id", "title", "source", "text", "score")}
-            for row in answer.retrieved[:most]]
+    return list(answer.retrieved[:most])
