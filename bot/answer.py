@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from bot.answering.reasons import Reason
+from bot.answering.reasons import DOUBT
 
 NOT_FOUND = "知识库中没有找到相关内容。"
 CLOSEST_SHOWN = 3  # passages listed beside a refusal for doubt (`closest_passages`)
@@ -55,11 +55,12 @@ class Answer:
 
 
 def closest_passages(answer: Answer, most: int = CLOSEST_SHOWN) -> list[dict]:
-    """The passages to list, best first, beside a refusal made because the judge was not sure
-    enough: nothing in them contradicts the question and the answer may well be there
+    """The passages to list, best first, beside a refusal for doubt (`DOUBT`: the judge was not
+    sure enough, or no sentence within reach states the figure asked): nothing in them
+    contradicts the question and the answer may well be there
     (refusing a question the documents answer is a failure too), so the member is shown where
     to look instead of being told the knowledge base holds nothing. Any other refusal (a
     contradiction, nothing retrieved) and any answer list none."""
-    if not (answer.abstained and answer.reason == Reason.LOW_CONFIDENCE):
+    if not (answer.abstained and answer.reason in DOUBT):
         return []
     return list(answer.retrieved[:most])

@@ -11,6 +11,7 @@ from functools import lru_cache
 from bot.answering.analysis import FIGURE_KINDS, aliases, normalized, unit_chars  # noqa: F401
 from bot.answering.lexicon import lexicon
 from bot.figures import find_figures
+from ingest.splitter import CN_NUM
 
 _CN_DIGITS = "〇○零一二三四五六七八九"
 _CN_SMALL = "一二三四五六七八九十"
@@ -29,6 +30,7 @@ _DURATION_UNIT = re.compile(r"^\s*(?:个)?(?:工作日|小时|分钟|秒|日|天
 # An ordinal: 第十二条 in a law, 第二代 or 第十八张 anywhere.
 _ARTICLE = re.compile(r"第[一二三四五六七八九十百零〇\d]+[^\s，,。；;、\d]")
 _SKIP_AFTER_FIGURE = "余多个近约"
+_ORDINAL = re.compile(rf"第\s*[\d{CN_NUM}]+(?![\d{CN_NUM}]|\s*[条款项章节编])")
 
 
 def term_coverage(text: str, weights: dict[str, float]) -> float:
@@ -104,6 +106,13 @@ def fits_kind(text: str, kind: str) -> bool:
     if kind == "article":
         return bool(_ARTICLE.search(text))
     return True
+
+
+def states_figure(text: str) -> bool:
+    """Does it state a count, duration, share, frequency or rank at all ('排名第51', '第26届';
+    a provision's number, '第十四条', is a reference, not a figure)?"""
+    return bool(_ORDINAL.search(text)) or any(
+        fits_kind(text, kind) for kind in ("count", "duration", "ratio", "frequency"))
 
 
 def focus_near_figure(text: str, focus: tuple[str, ...] | list[str], window: int = 12) -> bool:

@@ -18,7 +18,7 @@ import numpy as np
 
 from bot.answering.analysis import Analysis, focus_found, in_order, mentions_body, names_law
 from bot.answering.clues import (FIGURE_KINDS, counts, fits_kind, focus_near_figure, has_unit,
-                                 term_coverage)
+                                 states_figure, term_coverage)
 from bot.answering.evidence import FEATURES, Candidate, Evidence, Source
 from bot.answering.lexicon import lexicon
 from bot.answering.model import AnswerModel, sigmoid
@@ -39,6 +39,9 @@ _NEIGHBOUR_REACH = 2.0
 _ITEM_START = re.compile(rf"^[（(]?[{CN_NUM}\d]{{1,3}}[)）、.．]")  # （二） 2. 三、: an item
 _CONTINUED = 2  # the clauses after one ending in '；' shown with it, at most
 _DISPUTE_KINDS = frozenset({"count", "ratio", "duration", "frequency"})  # figures with a unit
+# Kinds whose answer is a figure written as one (a date may be an era or a season: '洪武二十五年',
+# '晚春或初夏'; an article number is the citation's).
+_STATED_FIGURE_KINDS = _DISPUTE_KINDS
 JUDGE_FEATURES = FEATURES + ("score", "lead", "second_part", "dated", "unseen")
 
 
@@ -89,6 +92,8 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
         return Decision((), Reason.NO_PASSAGES)
     ranked, scores = rank(ev, model)
     best = in_asked_unit(q, ranked, scores, list_item(ranked, ranked[0]))
+    stating = with_figure(q, ranked, scores, best)
+    best = stating or best
     if q.asks_article_number:
         best = first_provision(ranked, scores, best, q)
     picks = [best] + second_part(q, ranked, scores, best)
@@ -103,6 +108,9 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
             reason, names = found
             return Decision((), reason, tuple({**names, **unmentioned(q, ev)}.items()),
                             ranked=tuple(ranked))
+    if stating is None:
+        return Decision((), Reason.NO_FIGURE, tuple(unmentioned(q, ev).items()),
+                        ranked=tuple(ranked))
     row = judge_row(best, scores, ranked, len(picks) > 1, dated, stands_for=ranked[0],
                     unseen=len(q.unseen) / max(1, len(q.terms)))
     confidence = float(sigmoid(model.judge.raw(np.array([row]))[0]))
@@ -301,6 +309,21 @@ def in_asked_unit(q: Analysis, ranked: list[Candidate], scores: dict[int, float]
     named = best.feature("focus")  # the thing counted is not traded for the unit
     return next((c for c in ranked if scores[id(c)] >= floor and has_unit(c.quote, q.unit)
                  and c.feature("focus") >= named), best)
+
+
+def with_figure(q: Analysis, ranked: list[Candidate], scores: dict[int, float],
+                best: Candidate) -> Candidate | None:
+    """'多少', '多久', '百分之几', '几次' ask for a figure: a sentence stating none does not answer,
+    however like the question it reads ('淄博市2025年常住人口是多少？' <- a sentence praising the
+    year's work). The best sentence within reach that states one — and names the thing asked
+    about as well as the best one did — answers instead ('至少提前几天发布公告' <- '并在试鸣的五日
+    以前发布公告', not the clause before it); None when there is none: nothing read answers."""
+    if q.kind not in _STATED_FIGURE_KINDS or states_figure(best.lead_text + best.quote):
+        return best
+    floor = scores[id(best)] - _REACH
+    named = best.feature("focus")
+    return next((c for c in ranked if scores[id(c)] >= floor and c.feature("focus") >= named
+                 and states_figure(c.lead_text + c.quote)), None)
 
 
 def _asks_strict_unit(q: Analysis) -> bool:

@@ -18,12 +18,15 @@ class Reason(StrEnum):
     YEAR_MISSING = "year_missing"  # asks a year the evidence does not cover
     ONLY_STATED = "only_stated"  # the only figures found are those the question gives
     WRONG_UNIT = "wrong_unit"  # asks a count in one unit (名); the evidence counts another (家)
-    # the evidence does not contradict, but the fitted judge is not sure enough
-    LOW_CONFIDENCE = "low_confidence"
+    # the evidence does not contradict, but does not answer either
+    NO_FIGURE = "no_figure"  # asks a figure (多少, 多久); no sentence within reach states one
+    LOW_CONFIDENCE = "low_confidence"  # the fitted judge is not sure enough
 
 
+# Refused for doubt: the passages read may still help (the closest are shown; an LLM may read them).
+DOUBT = frozenset({Reason.NO_FIGURE, Reason.LOW_CONFIDENCE})
 # Contradictions: an LLM is not asked to answer over them either.
-HARD = frozenset(Reason) - {Reason.LOW_CONFIDENCE}
+HARD = frozenset(Reason) - DOUBT
 
 _TEXT = {
     Reason.NO_PASSAGES: "知识库中没有可检索的资料",
@@ -36,6 +39,7 @@ _TEXT = {
     Reason.YEAR_MISSING: "资料中没有{name}年的相关内容",
     Reason.ONLY_STATED: "资料中只有问题里已经给出的数字，没有所问的数字",
     Reason.WRONG_UNIT: "资料中没有以“{name}”计的数字",
+    Reason.NO_FIGURE: "检索到的资料中没有所问的数字",
     Reason.LOW_CONFIDENCE: "检索到的资料不足以可靠地回答这个问题",
 }
 
@@ -72,6 +76,7 @@ _SHORT = {
     Reason.YEAR_MISSING: "没有所问年份",
     Reason.ONLY_STATED: "只有问题中的数字",
     Reason.WRONG_UNIT: "单位不符",
+    Reason.NO_FIGURE: "没有所问数字",
     Reason.LOW_CONFIDENCE: "依据不足",
 }
 

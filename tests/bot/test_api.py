@@ -106,10 +106,15 @@ def test_near_miss_abstains(api):
     assert answer["citations"] == [] and answer["note"]
 
 
-def test_a_refusal_for_doubt_lists_the_closest_passages_and_a_contradiction_none(api):
-    doubt = ask(api, DOUBTED)
-    assert doubt["abstained"] is True and doubt["reason"] == "low_confidence"
-    assert doubt["citations"] == [] and len(doubt["closest"]) == 3
+@pytest.mark.parametrize("question, reason", [
+    (DOUBTED, "low_confidence"),
+    ("监察官一共分为几个等级？", "no_figure"),  # the law sets up the grades; says no number of them
+])
+def test_a_refusal_for_doubt_lists_the_closest_passages_and_a_contradiction_none(api, question,
+                                                                                 reason):
+    doubt = ask(api, question)
+    assert doubt["abstained"] is True and doubt["reason"] == reason
+    assert doubt["citations"] == [] and len(doubt["closest"]) == 3 and doubt["note"]
     for row in doubt["closest"]:
         assert set(row) == {"chunk_id", "doc_id", "title", "source", "text", "score"}
         assert row["text"] and row["title"]

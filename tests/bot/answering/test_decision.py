@@ -10,7 +10,7 @@ from bot.answering.decision import (JUDGE_FEATURES, DocFacts, document_not_in_kb
                                     trim, wrong_unit, year_or_version_missing)
 from bot.answering.evidence import FEATURES, Candidate, Source
 from bot.answering.model import AnswerModel, Scorer, genre
-from bot.answering.reasons import HARD, Reason, render
+from bot.answering.reasons import DOUBT, HARD, Reason, render
 from bot.retrieval import Passage
 
 OPENING = "全年636件提案承载民意，167场次协商激荡智慧"
@@ -35,11 +35,12 @@ def check(fn, question, picks, docs=None, doc_text=""):
     return found[0] if found else None
 
 
-def test_every_refusal_code_renders_to_chinese_and_only_the_judge_is_soft():
+def test_every_refusal_code_renders_to_chinese_and_only_doubts_are_soft():
     for reason in Reason:
         assert render(reason, name="甲", other="乙")
     assert render(Reason.YEAR_MISSING, name="2024") == "资料中没有2024年的相关内容"
-    assert Reason.LOW_CONFIDENCE not in HARD and Reason.YEAR_MISSING in HARD
+    assert HARD == frozenset(Reason) - DOUBT
+    assert DOUBT == {Reason.LOW_CONFIDENCE, Reason.NO_FIGURE} and Reason.YEAR_MISSING in HARD
 
 
 # ---- bodies ------------------------------------------------------------------------------------
@@ -163,6 +164,48 @@ def test_the_thing_counted_is_not_traded_for_the_unit():
     assert in_asked_unit(q, [best, members], scores, best) is best
     named = naming(members, 1.0)  # naming the thing counted, it would answer
     assert in_asked_unit(q, [best, named], {id(best): 1.0, id(named): 0.0}, best) is named
+
+
+def test_a_figure_asked_is_answered_by_the_best_sentence_in_reach_stating_one_or_by_none():
+    from bot.answering.decision import with_figure
+
+    q = analyze("至少得提前几天发布公告？")
+    best, stating, far = (pick("县级以上地方各级人民政府根据需要可以组织试鸣防空警报；"),
+                          pick("并在试鸣的五日以前发布公告。"), pick("每年试鸣一次，时长三分钟。"))
+    scores = {id(best): 3.0, id(stating): 2.5, id(far): -1.0}
+    assert with_figure(q, [best, stating, far], scores, best) is stating
+    assert with_figure(q, [stating, best], scores, stating) is stating  # it states one: it stays
+    # none in reach (more than 3 log-odds below the best) states a figure: nothing answers
+    assert with_figure(q, [best, far], scores, best) is None
+    # a share, a frequency and a duration are figures as much as a count is
+    for asked, said in (("占百分之几？", "应当有其组成人员的过半数出席。"),
+                        ("多久联系一次？", "至少每周联系和交流一次。"),
+                        ("最长能留置多久？", "留置时间不得超过三个月。")):
+        c = pick(said)
+        assert with_figure(analyze(asked), [c], {id(c): 0.0}, c) is c, said
+    # a date may be an era or a season, and a 'what' is not a figure: never held to one
+    for asked in ("朱守谦是哪一年去世的？", "榅桲什么时候开花？", "大雄宝殿在日本被称为什么？"):
+        c = pick("晚春或初夏开花。")
+        assert with_figure(analyze(asked), [c], {id(c): 0.0}, c) is c, asked
+
+
+def test_a_figure_asked_of_sentences_stating_none_is_refused_for_doubt(tmp_path):
+    """Through `decide`: the figure check refuses after the hard checks, as a doubt (the
+    closest passages are shown), before the judge is asked."""
+    import numpy as np
+
+    from bot.answering.decision import decide
+    from bot.answering.evidence import Evidence
+
+    a, b = passage_of("2025年，市政协发挥专门协商机构作用。", "展示新担当新作为。")
+    ev = Evidence((a.source,), (a, b), frozenset())
+    sure = Scorer(tuple(JUDGE_FEATURES), "linear", weights=np.zeros(len(JUDGE_FEATURES)),
+                  bias=10.0)
+    model = AnswerModel(Scorer(FEATURES, "linear", weights=np.zeros(len(FEATURES))), sure, 0.5, {})
+    asked = decide(analyze("全市常住人口是多少？"), ev, model, facts(), lambda d: "")
+    assert asked.reason == Reason.NO_FIGURE and not asked.hard and not asked.judged
+    what = decide(analyze("市政协发挥了什么作用？"), ev, model, facts(), lambda d: "")
+    assert not what.refused and what.confidence > 0.99
 
 
 def test_a_count_in_another_unit_is_refused():
