@@ -315,15 +315,22 @@ def with_figure(q: Analysis, ranked: list[Candidate], scores: dict[int, float],
                 best: Candidate) -> Candidate | None:
     """'多少', '多久', '百分之几', '几次' ask for a figure: a sentence stating none does not answer,
     however like the question it reads ('淄博市2025年常住人口是多少？' <- a sentence praising the
-    year's work). The best sentence within reach that states one — and names the thing asked
-    about as well as the best one did — answers instead ('至少提前几天发布公告' <- '并在试鸣的五日
-    以前发布公告', not the clause before it); None when there is none: nothing read answers."""
-    if q.kind not in _STATED_FIGURE_KINDS or states_figure(best.lead_text + best.quote):
+    year's work). The best sentence within reach that states a figure of the kind asked — and
+    names the thing asked about as well as the best one did — answers instead ('至少提前几天发布
+    公告' <- '并在试鸣的五日以前发布公告', not the clause before it; a share is not answered by a
+    count of years); None when there is none: nothing read answers."""
+    if q.kind not in _STATED_FIGURE_KINDS or _states_asked(best.lead_text + best.quote, q.kind):
         return best
     floor = scores[id(best)] - _REACH
     named = best.feature("focus")
     return next((c for c in ranked if scores[id(c)] >= floor and c.feature("focus") >= named
-                 and states_figure(c.lead_text + c.quote)), None)
+                 and fits_kind(c.lead_text + c.quote, q.kind)), None)
+
+
+def _states_asked(text: str, kind: str) -> bool:
+    """A share is a share (a count of years is no 立案率); a count, duration or frequency may be
+    said in another kind of figure ('至少每周联系一次' for 多久联系一次)."""
+    return fits_kind(text, kind) if kind == "ratio" else states_figure(text)
 
 
 def _asks_strict_unit(q: Analysis) -> bool:

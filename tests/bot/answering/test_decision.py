@@ -183,6 +183,11 @@ def test_a_figure_asked_is_answered_by_the_best_sentence_in_reach_stating_one_or
                         ("最长能留置多久？", "留置时间不得超过三个月。")):
         c = pick(said)
         assert with_figure(analyze(asked), [c], {id(c): 0.0}, c) is c, said
+    # a share is held to a share: a count is no 立案率, and one in reach stating a share answers
+    share = analyze("提案的立案率是百分之几？")
+    count, ratio = pick(OPENING), pick("男女生比例约为1：7。")
+    assert with_figure(share, [count], {id(count): 0.0}, count) is None
+    assert with_figure(share, [count, ratio], {id(count): 0.0, id(ratio): -1.0}, count) is ratio
     # a date may be an era or a season, and a 'what' is not a figure: never held to one
     for asked in ("朱守谦是哪一年去世的？", "榅桲什么时候开花？", "大雄宝殿在日本被称为什么？"):
         c = pick("晚春或初夏开花。")
