@@ -109,9 +109,10 @@ def fits_kind(text: str, kind: str) -> bool:
 
 
 def states_figure(text: str) -> bool:
-    """Does it state a count, duration, share, frequency or rank at all ('排名第51', '第26届';
-    a provision's number, '第十四条', is a reference, not a figure)?"""
-    return bool(_ORDINAL.search(text)) or any(
+    """Does it state a count, duration, share, frequency or rank at all, exactly or roughly
+    ('排名第51', '第26届', '百余场'; a provision's number, '第十四条', is a reference, not a
+    figure)?"""
+    return bool(_ORDINAL.search(text) or lexicon().approximate.search(text)) or any(
         fits_kind(text, kind) for kind in ("count", "duration", "ratio", "frequency"))
 
 

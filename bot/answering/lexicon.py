@@ -66,6 +66,7 @@ class Lexicon:
     organisation: re.Pattern
     frequency: re.Pattern
     ratio: re.Pattern
+    approximate: re.Pattern
 
 
 @lru_cache(maxsize=4)
@@ -103,4 +104,4 @@ def lexicon(path: Path = LEXICON_FILE) -> Lexicon:
         synonyms={word: tuple(forms) for word, forms in raw["synonyms"].items()},
         expansions=dict(raw["expansions"]), total=c(fig["total"]), slogan=c(fig["slogan"]),
         organisation=c(fig["organisation"]), frequency=c(fig["frequency"]),
-        ratio=c(fig["ratio"]))
+        ratio=c(fig["ratio"]), approximate=c(fig["approximate"]))

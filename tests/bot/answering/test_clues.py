@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.answering.clues import (counts, fits_kind, focus_near_figure, has_unit,
-                                 states_duration_of, term_coverage, total_of, years_named)
+                                 states_duration_of, states_figure, term_coverage, total_of,
+                                 years_named)
 
 OPENING = "全年636件提案承载民意，167场次协商激荡智慧"
 
@@ -101,6 +102,9 @@ def test_a_unit_after_a_year_is_not_a_count_of_that_unit():
     ("ratio", "以全体代表的三分之二以上的多数通过", True),
     ("ratio", "全体代表的过半数通过", True),
     ("ratio", "全年636件提案", False),
+    ("ratio", "男女生比例约为1：7", True),
+    ("ratio", "七成以上委员参加", True),
+    ("ratio", "成立了专门委员会", False),  # 成 of a word, not a tenth
     ("who", "由全国人民代表大会常务委员会召集", True),
     ("who", "国旗是五星红旗", False),
     ("frequency", "国旗应当每日升挂", True),
@@ -123,6 +127,19 @@ def test_a_unit_after_a_year_is_not_a_count_of_that_unit():
 ])
 def test_fits_kind(kind, text, fits):
     assert fits_kind(text, kind) is fits
+
+
+@pytest.mark.parametrize("text, says", [
+    ("全年636件提案", True), ("延长时间不得超过三个月", True), ("应当有其组成人员的过半数出席", True),
+    ("国旗应当每日升挂", True), ("2001年福布斯富豪榜排名第51", True), ("是第 26 届亚洲冠军联赛", True),
+    ("全年开展协商活动百余场", True), ("上千名群众参与，惠及万余人次", True),  # said roughly
+    ("千方百计为老百姓办实事", False),  # 千, 百 in words that count nothing
+    ("2025年，淄博市政协发挥专门协商机构作用", False),  # a year is not what 多少 asks
+    ("第十四条 国家实行监察官制度", False),  # a provision's number is a reference
+    ("依照本法第二十条第三款的规定", False),
+])
+def test_states_figure_is_any_count_duration_share_frequency_or_rank(text, says):
+    assert states_figure(text) is says
 
 
 # ---- focus near a figure, durations ------------------------------------------------------------

@@ -183,6 +183,9 @@ def test_a_figure_asked_is_answered_by_the_best_sentence_in_reach_stating_one_or
                         ("最长能留置多久？", "留置时间不得超过三个月。")):
         c = pick(said)
         assert with_figure(analyze(asked), [c], {id(c): 0.0}, c) is c, said
+    # a count said roughly states a figure: it answers, and is not refused
+    rough = pick("全年开展各类协商活动百余场。")
+    assert with_figure(analyze("开展了多少场协商活动？"), [rough], {id(rough): 0.0}, rough) is rough
     # a share is held to a share: a count is no 立案率, and one in reach stating a share answers
     share = analyze("提案的立案率是百分之几？")
     count, ratio = pick(OPENING), pick("男女生比例约为1：7。")
