@@ -54,6 +54,18 @@ retrieval an exact scan of every chunk's vector (`HybridSearch.exact`) — Chrom
 HNSW neighbours differ from process to process (17-31 of 300 CMRC questions' top 50, measured
 2026-12-06), which had moved refits by several points on the small sets. Two runs of the same
 code give the same figures.
+
+A change to the decision alone (a check, a pick, a trim) is measured without refitting:
+
+    python -m evals.fit_answerer --set ... --fold-models DIR --no-write --report BEFORE.json
+    (change the decision)
+    python -m evals.fit_answerer --set ... --fold-models DIR --no-write --report AFTER.json
+
+The first run fits and saves each fold's selector, judge and thresholds in DIR (fold-0.json
+...); the second answers each fold's questions with those same models, so what moves is the
+change's own doing, not a refit's (a refit moves ±0.5 point on CMRC and ±3 questions on
+scale_dev with every feature held fixed but a few labels, measured 2026-12-07). Anything that
+changes features or labels needs a refit to be measured.
 """
 
 from __future__ import annotations
@@ -367,7 +379,7 @@ def genre_thresholds(probs: np.ndarray, data: list[tuple]) -> tuple[float, tuple
 
 # ---- the run -------------------------------------------------------------------------------------
 def run(sets: list[tuple[Path, Path]], folds: int, out: Path | None, report: Path | None,
-        log=print, limit: int = 0) -> dict:
+        log=print, limit: int = 0, fold_models: Path | None = None) -> dict:
     started = time.time()
     items, tests = [], {}
     for kb_dir, set_path in sets:
@@ -375,6 +387,21 @@ def run(sets: list[tuple[Path, Path]], folds: int, out: Path | None, report: Pat
         items += got
         tests[set_path.name] = (kb_dir, t)
     log(f"{len(items)} questions analysed in {time.time() - started:.0f} s")
+    saved = load_fold_models(fold_models, folds) if fold_models else None
+    if saved is not None:
+        if out:
+            raise SystemExit("--fold-models reuses saved fold models and fits no model to "
+                             "write: add --no-write")
+        log(f"each fold answered by its saved model in {fold_models} (nothing refitted)")
+        held_out = evaluate(items, tests, *saved, folds, log)
+        about = {"fitted_by": "python -m evals.fit_answerer", "folds": folds,
+                 "fold_models": str(fold_models), "questions": len(items),
+                 "held_out": held_out, "seconds": round(time.time() - started)}
+        if report:
+            report.write_text(json.dumps(about, ensure_ascii=False, indent=1) + "\n",
+                              encoding="utf-8")
+            log(f"wrote {report}")
+        return about
 
     selectors = {f: fit_selector([it for it in items if it.fold != f]) for f in range(folds)}
     judge_data = {f: judged([it for it in items if it.fold == f], selectors[f])
@@ -394,6 +421,9 @@ def run(sets: list[tuple[Path, Path]], folds: int, out: Path | None, report: Pat
             [judge_data[g] for g in others])
     log(f"fitted {folds} folds in {time.time() - started:.0f} s; thresholds "
         + ", ".join(f"{thresholds[f]:.2f} {dict(by_genre[f])}" for f in range(folds)))
+    if fold_models:
+        save_fold_models(fold_models, selectors, judges, thresholds, by_genre)
+        log(f"saved each fold's model in {fold_models}")
 
     held_out = evaluate(items, tests, selectors, judges, thresholds, by_genre, folds, log)
     all_probs = np.concatenate([oof[f] for f in range(folds)])
@@ -427,6 +457,36 @@ def run(sets: list[tuple[Path, Path]], folds: int, out: Path | None, report: Pat
         report.write_text(json.dumps(about, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         log(f"wrote {report}")
     return about
+
+
+def save_fold_models(folder: Path, selectors, judges, thresholds, by_genre) -> None:
+    """Each fold's selector, judge and thresholds as DIR/fold-N.json (the model file's form)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in selectors:
+        AnswerModel(selectors[f], judges[f], float(thresholds[f]), {"fold": f},
+                    tuple(by_genre[f])).save(folder / f"fold-{f}.json")
+
+
+def load_fold_models(folder: Path, folds: int) -> tuple | None:
+    """(selectors, judges, thresholds, by_genre) by fold, as `save_fold_models` wrote them;
+    None when the folder holds none yet (they are fitted and saved)."""
+    paths = [folder / f"fold-{f}.json" for f in range(folds)]
+    if not any(p.exists() for p in paths):
+        return None
+    missing = [p.name for p in paths if not p.exists()]
+    if missing:
+        raise SystemExit(f"{folder}: no {', '.join(missing)}; these were saved with another "
+                         "--folds, or the folder was written by something else. Give an empty "
+                         "folder to fit and save them anew.")
+    try:
+        models = [AnswerModel.load(p) for p in paths]
+    except (OSError, ValueError, KeyError) as exc:
+        raise SystemExit(f"{folder}: not fold models ({exc}); give an empty folder to fit "
+                         "and save them anew")
+    return ({f: m.selector for f, m in enumerate(models)},
+            {f: m.judge for f, m in enumerate(models)},
+            {f: m.threshold for f, m in enumerate(models)},
+            {f: m.thresholds for f, m in enumerate(models)})
 
 
 def evaluate(items, tests, selectors, judges, thresholds, by_genre, folds, log) -> dict:
@@ -547,6 +607,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="measure only")
     parser.add_argument("--limit", type=int, default=0,
                         help="at most this many questions per set and fold (a quick look)")
+    parser.add_argument("--fold-models", type=Path, default=None, metavar="DIR",
+                        help="save each fold's model in DIR, or when DIR holds them already, "
+                             "answer with them instead of refitting (measures a change to the "
+                             "decision alone)")
     parser.add_argument("--balance", type=float, default=None,
                         help=f"weigh every knowledge base alike (1) or every question (0); "
                              f"default {KB_BALANCE}")
@@ -562,7 +626,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.balance is not None:
         globals()["KB_BALANCE"] = args.balance
     run([tuple(s) for s in args.set], args.folds, None if args.no_write else args.out,
-        args.report, log=lambda m: print(m, file=sys.stderr, flush=True), limit=args.limit)
+        args.report, log=lambda m: print(m, file=sys.stderr, flush=True), limit=args.limit,
+        fold_models=args.fold_models)
     return 0
 
 

@@ -80,3 +80,28 @@ def test_a_short_answer_belongs_to_the_document_where_it_stands_among_the_questi
     assert fit_answerer.topic_sources(q, records, texts.get) == ["doc-b.txt"]
     none = Question(id="n", question="淄博有多少家书店？", answers=["7"])
     assert fit_answerer.topic_sources(none, records, texts.get) == []
+
+
+def test_fold_models_are_saved_and_read_back_or_refused_with_what_is_missing(tmp_path):
+    """--fold-models: each fold's selector, judge and thresholds saved in one folder, read back
+    to answer again without refitting; an empty folder means "fit and save"."""
+    from bot.answering.model import Scorer
+
+    from evals.fit_answerer import load_fold_models, save_fold_models
+
+    def linear(w: float) -> Scorer:
+        return Scorer(("a", "b"), "linear", weights=np.array([w, -w]), bias=w / 2)
+
+    folder = tmp_path / "folds"
+    assert load_fold_models(folder, 2) is None  # nothing saved yet: fit and save
+    save_fold_models(folder, {0: linear(1.0), 1: linear(2.0)}, {0: linear(3.0), 1: linear(4.0)},
+                     {0: 0.3, 1: 0.25}, {0: (("law", 0.2),), 1: ()})
+    selectors, judges, thresholds, by_genre = load_fold_models(folder, 2)
+    x = np.array([[1.0, 0.5]])
+    assert selectors[1].raw(x)[0] == pytest.approx(2.0) and judges[0].raw(x)[0] == pytest.approx(3.0)
+    assert thresholds == {0: 0.3, 1: 0.25} and by_genre == {0: (("law", 0.2),), 1: ()}
+    with pytest.raises(SystemExit, match="fold-2.json"):  # saved with 2 folds, asked for 3
+        load_fold_models(folder, 3)
+    (folder / "fold-1.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(SystemExit, match="not fold models"):
+        load_fold_models(folder, 2)
