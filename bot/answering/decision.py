@@ -3,9 +3,10 @@ refuse — and say why with a reason code; and when another document would answe
 surely with a different figure, show both (`disputed`) rather than one as fact.
 
 Why did a question abstain? Read `decide` top to bottom: no candidates; then the hard checks
-(each a named function below: the evidence contradicts the question); then the fitted judge's
-probability against the model's threshold (unless the answer is a lookup: the history line of
-a law the question names). Nothing else refuses.
+(each a named function below: the evidence contradicts the question); then a figure asked that
+no sentence in reach states (`with_figure`); then the fitted judge's probability against the
+model's threshold — unless the answer is a lookup (the history line of a law the question
+names) or says all the question says (`says_all`). Nothing else refuses.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
     # sentence chosen by likeness — nothing for the judge to doubt.
     looked_up = picks[0].source.doc_id in ev.named and (dated or states_event(q, picks[0]))
     kind = docs[best.source.doc_id].kind if best.source.doc_id in docs else ""
-    if confidence < model.threshold_for(kind) and not looked_up:
+    if confidence < model.threshold_for(kind) and not looked_up and not says_all(q, best):
         return Decision((), Reason.LOW_CONFIDENCE, tuple(unmentioned(q, ev).items()),
                         confidence=confidence, judged=tuple(row), ranked=tuple(ranked))
     # Shown beside a lone answer, not judged: the sentence next to it when the selector can
@@ -309,6 +310,16 @@ def in_asked_unit(q: Analysis, ranked: list[Candidate], scores: dict[int, float]
     named = best.feature("focus")  # the thing counted is not traded for the unit
     return next((c for c in ranked if scores[id(c)] >= floor and has_unit(c.quote, q.unit)
                  and c.feature("focus") >= named), best)
+
+
+def says_all(q: Analysis, best: Candidate) -> bool:
+    """The best passage's best sentence, read with its title and lead, says every word of the
+    question and states the kind of answer asked: nothing is left for the judge to doubt
+    ('魏舒史称什么？' <- 《魏舒》 '史称魏献子。'). Held out with fixed fold models
+    (evals/fit_answerer.py --fold-models, 2026-12-07): CMRC 6 more right, 1 more wrong (a
+    one-word question: '时期' said by another article), no other set moved."""
+    return (best.feature("terms_framed") >= 0.999 and best.source.index == 0
+            and fits_kind(best.lead_text + best.quote, q.kind))
 
 
 def with_figure(q: Analysis, ranked: list[Candidate], scores: dict[int, float],

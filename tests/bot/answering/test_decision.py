@@ -216,6 +216,34 @@ def test_a_figure_asked_of_sentences_stating_none_is_refused_for_doubt(tmp_path)
     assert not what.refused and what.confidence > 0.99
 
 
+def test_a_sentence_saying_all_the_question_says_is_not_left_to_the_judges_doubt():
+    """The best passage's sentence says every word asked (with its title) and the kind asked:
+    answered even when the judge doubts; short of a word, or from a lower passage, the judge
+    rules."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from bot.answering.decision import decide
+    from bot.answering.evidence import Evidence
+
+    def covering(c: Candidate, share: float, index: int = 0) -> Candidate:
+        feats = list(c.features)
+        feats[FEATURES.index("terms_framed")] = share
+        return replace(c, source=replace(c.source, index=index), features=tuple(feats))
+
+    unsure = Scorer(tuple(JUDGE_FEATURES), "linear", weights=np.zeros(len(JUDGE_FEATURES)),
+                    bias=-10.0)
+    model = AnswerModel(Scorer(FEATURES, "linear", weights=np.zeros(len(FEATURES))), unsure,
+                        0.5, {})
+    q = analyze("魏舒史称什么？")
+    for c, answered in ((covering(pick("史称魏献子。", "魏舒"), 1.0), True),
+                        (covering(pick("史称魏献子。", "魏舒"), 0.8), False),
+                        (covering(pick("史称魏献子。", "魏舒"), 1.0, index=1), False)):
+        d = decide(q, Evidence((c.source,), (c,), frozenset()), model, facts(), lambda d: "")
+        assert d.refused is not answered and (d.reason == Reason.LOW_CONFIDENCE) is not answered
+
+
 def test_a_count_in_another_unit_is_refused():
     assert check(wrong_unit, "有多少名委员工作室？", [pick("已有44家工作室")]) == Reason.WRONG_UNIT
     assert check(wrong_unit, "收到多少件提案？", [pick(OPENING)]) is None
