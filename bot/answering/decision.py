@@ -616,15 +616,12 @@ def names_document(name: str, title: str) -> bool:
 
 # ---- the quote ---------------------------------------------------------------------------------
 def trim(c: Candidate, q: Analysis) -> Candidate:
-    """A long sentence shrinks to the clauses that answer, kept verbatim and contiguous. The
-    question's words its source's title already says (the citation names it) do not pull: of
-    '…管理地震工作的部门…对个人可以处5000元以下的罚款，对单位处2万元以上10万元以下的罚款' asked of
-    a 单位 under 《地震监测管理条例》, the clause naming 单位 is kept, not the one saying 地震."""
+    """A long sentence shrinks to the clauses that answer, kept verbatim and contiguous."""
     text = c.quote
     limit = _MAX_QUOTE if q.kind in FIGURE_KINDS else _MAX_QUOTE_WORDS
     if len(text) <= limit:
         return c
-    weights = {t: w for t, w in q.weight_of.items() if t not in c.source.context} or q.weight_of
+    weights = q.weight_of
     cuts = [0] + clause_cuts(text) + [len(text)]
     clauses = [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1) if cuts[i + 1] > cuts[i]]
     best, best_score = (0, len(text)), -1.0

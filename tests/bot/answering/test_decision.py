@@ -260,22 +260,6 @@ def test_a_long_sentence_is_trimmed_to_the_clauses_that_answer_verbatim():
     assert "167场次" in c.quote and c.quote in text and len(c.quote) < len(text)
 
 
-def test_a_trim_keeps_the_clause_naming_what_the_title_does_not_say():
-    """The words the citation's title already says (地震, 监测) do not pull the cut: asked of a
-    单位, the clause with 单位's fine is kept; asked of a 个人, the one with 个人's."""
-    law = "地震监测管理条例"
-    text = ("有本条例第二十六条、第二十八条所列行为之一的，由国务院地震工作主管部门或者县级以上地方"
-            "人民政府负责管理地震工作的部门或者机构给予警告，责令停止违法行为，对个人可以处5000元以下"
-            "的罚款，对单位处2万元以上10万元以下的罚款；")
-    for who, fine, other in (("单位", "2万元以上10万元以下", "5000元以下"),
-                             ("个人", "5000元以下", "2万元以上10万元以下")):
-        q = analyze(f"按《地震监测管理条例》，{who}擅自拆除地震监测仪器，最多可以罚多少钱？",
-                    document_frequency=lambda w: {"地震": 2, "监测": 3}.get(w, 100),
-                    n_passages=1000)  # the title's words are the rarest of the question's
-        quote = trim(pick(text, law), q).quote
-        assert fine in quote and other not in quote, (who, quote)
-
-
 def test_a_trim_never_cuts_a_figure_or_a_quotation_in_two():
     area = ("桂湖倚新都城墙内侧而建，总面积46,600平方米，其中水面面积约占三分之一，湖中遍植荷花，"
             "湖岸桂树成行，每逢秋季桂花盛开，游人如织，是川西著名的古典园林之一，明代学者杨慎曾在此读书")
