@@ -315,9 +315,9 @@ def in_asked_unit(q: Analysis, ranked: list[Candidate], scores: dict[int, float]
 def says_all(q: Analysis, best: Candidate) -> bool:
     """The best passage's best sentence, read with its title and lead, says every word of the
     question and states the kind of answer asked: nothing is left for the judge to doubt
-    ('魏舒史称什么？' <- 《魏舒》 '史称魏献子。'). Held out with fixed fold models
+    ('X史称什么？' <- 《X》 '史称Y。'). Held out with fixed fold models
     (evals/fit_answerer.py --fold-models, 2026-12-07): CMRC 6 more right, 1 more wrong (a
-    one-word question: '时期' said by another article), no other set moved."""
+    one-word question, its one word said by another article), no other set moved."""
     return (best.feature("terms_framed") >= 0.999 and best.source.index == 0
             and fits_kind(best.lead_text + best.quote, q.kind))
 
@@ -325,10 +325,10 @@ def says_all(q: Analysis, best: Candidate) -> bool:
 def with_figure(q: Analysis, ranked: list[Candidate], scores: dict[int, float],
                 best: Candidate) -> Candidate | None:
     """'多少', '多久', '百分之几', '几次' ask for a figure: a sentence stating none does not answer,
-    however like the question it reads ('淄博市2025年常住人口是多少？' <- a sentence praising the
-    year's work). The best sentence within reach that states a figure of the kind asked — and
-    names the thing asked about as well as the best one did — answers instead ('至少提前几天发布
-    公告' <- '并在试鸣的五日以前发布公告', not the clause before it; a share is not answered by a
+    however like the question it reads ('全市常住人口有多少？' <- a sentence praising the year's
+    work). The best sentence within reach that states a figure of the kind asked — and
+    names the thing asked about as well as the best one did — answers instead ('至少提前几天通知' <-
+    '并于三日前通知', not the clause before it; a share is not answered by a
     count of years); None when there is none: nothing read answers."""
     if q.kind not in _STATED_FIGURE_KINDS or _states_asked(best.lead_text + best.quote, q.kind):
         return best

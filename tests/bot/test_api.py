@@ -108,7 +108,7 @@ def test_near_miss_abstains(api):
 
 @pytest.mark.parametrize("question, reason", [
     (DOUBTED, "low_confidence"),
-    ("监察官一共分为几个等级？", "no_figure"),  # the law sets up the grades; says no number of them
+    ("监察官分为多少个等级？", "no_figure"),  # the law sets up the grades; says no number of them
 ])
 def test_a_refusal_for_doubt_lists_the_closest_passages_and_a_contradiction_none(api, question,
                                                                                  reason):
