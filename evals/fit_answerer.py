@@ -397,10 +397,7 @@ def run(sets: list[tuple[Path, Path]], folds: int, out: Path | None, report: Pat
         about = {"fitted_by": "python -m evals.fit_answerer", "folds": folds,
                  "fold_models": str(fold_models), "questions": len(items),
                  "held_out": held_out, "seconds": round(time.time() - started)}
-        if report:
-            report.write_text(json.dumps(about, ensure_ascii=False, indent=1) + "\n",
-                              encoding="utf-8")
-            log(f"wrote {report}")
+        _write_report(report, about, log)
         return about
 
     selectors = {f: fit_selector([it for it in items if it.fold != f]) for f in range(folds)}
@@ -453,10 +450,14 @@ def run(sets: list[tuple[Path, Path]], folds: int, out: Path | None, report: Pat
     if out:
         model.save(out)
         log(f"wrote {out} (threshold {threshold:.2f})")
+    _write_report(report, about, log)
+    return about
+
+
+def _write_report(report: Path | None, about: dict, log) -> None:
     if report:
         report.write_text(json.dumps(about, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         log(f"wrote {report}")
-    return about
 
 
 def save_fold_models(folder: Path, selectors, judges, thresholds, by_genre) -> None:
