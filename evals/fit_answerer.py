@@ -445,6 +445,7 @@ def run(sets: list[tuple[Path, Path]], folds: int, out: Path | None, report: Pat
              "held_out": held_out, "calibration": calibration(all_probs, all_right),
              "selector_gain": _gains(items, final_selector),
              "beside_by_reach": beside_by_reach(items, selectors),
+             "runner_up_by_reach": runner_up_by_reach(items, selectors),
              "seconds": round(time.time() - started)}
     model = AnswerModel(final_selector, final_judge, threshold, about, final_by_genre)
     if out:
@@ -584,6 +585,40 @@ def beside_by_reach(items: list[Item], selectors: dict[int, Scorer]) -> dict:
     return {name: {"n": row["n"], "alone": round(row["alone"] / row["n"], 4), **{
         f"reach {r}": {"right": round(row[r]["right"] / row["n"], 4),
                        "grown": round(row[r]["grown"] / row["n"], 4)} for r in BESIDE_REACHES}}
+        for name, row in tally.items()}
+
+
+RUNNER_UP_REACHES = (0.5, 1.0, 1.5, 2.0)
+
+
+def runner_up_by_reach(items: list[Item], selectors: dict[int, Scorer]) -> dict:
+    """Held out, per set, over the answerable questions asking no figure: how often what the
+    answer shows today (the best sentence and the one beside it) holds the answer, and how often
+    with the runner-up of the same document within each reach (decision.runner_up) as well,
+    with the share of answers that grow by it. What decision._RUNNER_UP_REACH is read from."""
+    from bot.answering.decision import list_item, neighbour_part, rank, runner_up
+
+    judge = _placeholder_model().judge
+    tally: dict[str, dict] = {}
+    for it in items:
+        if not it.labels.any() or it.turn.info.asks_figure:
+            continue
+        ranked, scores = rank(it.turn.evidence, AnswerModel(selectors[it.fold], judge, 0.0, {}))
+        right = {id(c): bool(ok) for c, ok in zip(it.turn.evidence.candidates, it.labels)}
+        best = list_item(ranked, ranked[0])
+        beside = neighbour_part(it.turn.evidence, scores, best)
+        shown = right[id(best)] or any(right[id(c)] for c in beside)
+        row = tally.setdefault(it.set_name, {"n": 0, "shown": 0, **{
+            r: {"right": 0, "grown": 0} for r in RUNNER_UP_REACHES}})
+        row["n"] += 1
+        row["shown"] += shown
+        for reach in RUNNER_UP_REACHES:
+            more = runner_up(ranked, scores, best, beside, reach)
+            row[reach]["right"] += shown or any(right[id(c)] for c in more)
+            row[reach]["grown"] += bool(more)
+    return {name: {"n": row["n"], "shown": round(row["shown"] / row["n"], 4), **{
+        f"reach {r}": {"right": round(row[r]["right"] / row["n"], 4),
+                       "grown": round(row[r]["grown"] / row["n"], 4)} for r in RUNNER_UP_REACHES}}
         for name, row in tally.items()}
 
 

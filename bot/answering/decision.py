@@ -37,6 +37,13 @@ _REACH = 3.0  # a sentence this far below the best in the selector's log-odds is
 # 0.898 -> 0.915 with 7.6 % of answers a sentence longer (laws 0.825 -> 0.875, 15 %); 1.0 gains
 # half as much, 3.0 lengthens twice as many answers for little more.
 _NEIGHBOUR_REACH = 2.0
+# The next-best sentence of the best one's document, this close to it in log-odds, is shown with
+# it too (`runner_up`), when the question asks no figure. Read from held-out selector scores
+# (evals/fit_answerer.py `runner_up_by_reach`, five folds by document, the questions asking no
+# figure): a right sentence among those shown, CMRC 0.908 -> 0.929 with 7.6 % of answers a
+# sentence longer; 0.5 gains two thirds of that, 1.5 and 2.0 each lengthen 4 % more answers for
+# 0.6 and 0.4 points. End to end, held out: CMRC 0.875 -> 0.891 (42 better, none worse).
+_RUNNER_UP_REACH = 1.0
 _ITEM_START = re.compile(rf"^[（(]?[{CN_NUM}\d]{{1,3}}[)）、.．]")  # （二） 2. 三、: an item
 _CONTINUED = 2  # the clauses after one ending in '；' shown with it, at most
 _DISPUTE_KINDS = frozenset({"count", "ratio", "duration", "frequency"})  # figures with a unit
@@ -128,6 +135,8 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
     # depends on it, and what it adds is only ever one more sentence of the same passage.
     beside = (continuation(ev, best, q) or neighbour_part(ev, scores, best)) \
         if len(picks) == 1 and not dated else []
+    if len(picks) == 1 and not dated and not q.asks_figure:
+        beside += runner_up(ranked, scores, best, beside)
     return Decision(tuple(trim(p, q) for p in picks), confidence=confidence, judged=tuple(row),
                     ranked=tuple(ranked), beside=tuple(trim(p, q) for p in beside))
 
@@ -287,6 +296,23 @@ def neighbour_part(ev: Evidence, scores: dict[int, float], best: Candidate,
               if scores[id(c)] >= floor and c.quote != best.quote
               and not c.quote.endswith(("：", ":"))]
     return [max(beside, key=lambda c: scores[id(c)])] if beside else []
+
+
+def runner_up(ranked: list[Candidate], scores: dict[int, float], best: Candidate,
+              beside: list[Candidate], reach: float = _RUNNER_UP_REACH) -> list[Candidate]:
+    """The next-best sentence of the best one's document, when the selector can hardly tell the
+    two apart: a sentence restating the question often outscores the one that fills its slot
+    ('雄蛛为什么小心地走近雌蛛' <- '雄蛛会很小心地走近雌蛛', ahead of '若不小心，就会被吃下'),
+    and showing both answers where choosing one would guess. Not for a figure asked: two
+    figures side by side would leave the member to choose. Never another document's sentence:
+    the answer stays within the one source the best sentence cites."""
+    floor = scores[id(best)] - reach
+    taken = {best.quote} | {c.quote for c in beside}
+    nxt = next((c for c in ranked if c.quote not in taken and not c.quote.endswith(("：", ":"))),
+               None)
+    if nxt is None or scores[id(nxt)] < floor or nxt.source.doc_id != best.source.doc_id:
+        return []
+    return [nxt]
 
 
 def reading_order(picks: list[Candidate]) -> list[Candidate]:

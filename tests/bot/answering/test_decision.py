@@ -4,6 +4,8 @@ each with a reason code; everything else is the fitted judge's call."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.answering.analysis import analyze
 from bot.answering.decision import (JUDGE_FEATURES, DocFacts, document_not_in_kb, national_vs_local,
                                     only_stated, other_body, place_missing, rule_from_news,
@@ -438,6 +440,48 @@ def test_the_sentence_beside_is_shown_in_reading_order_and_the_judge_never_reads
     assert [p.quote for p in shown.shown] == ["果肉的钙含量比菠菜高。", "因此它被称为笨蛋水果。"]
     assert [p.quote for p in alone.shown] == ["因此它被称为笨蛋水果。"]
     assert shown.confidence == alone.confidence  # the judge read the best sentence alone
+
+
+def test_the_runner_up_of_the_same_document_is_shown_when_the_selector_can_hardly_tell_them_apart():
+    from bot.answering.decision import runner_up
+
+    restates, far, fills = passage_of("雄蛛会很小心地走近雌蛛。", "蛛网呈圆形。", "若不小心，就会被雌蛛吃下。")
+    other = passage_of("另一篇文章的句子。")[0]
+    other = Candidate(replace(other.source, doc_id="d2"), other.start, other.end, None,
+                      other.features)
+    ranked = [restates, other, fills, far]
+    scores = {id(restates): 3.0, id(other): 2.8, id(fills): 2.2, id(far): 0.0}
+    # another document's sentence is never shown beside: only the best one's document answers
+    assert runner_up(ranked, scores, restates, []) == []
+    assert runner_up([restates, fills, far], scores, restates, []) == [fills]
+    # more than the reach below: the best stands alone; one already shown is not shown twice
+    assert runner_up([restates, fills, far], {**scores, id(fills): 1.9}, restates, []) == []
+    assert runner_up([restates, fills, far], scores, restates, [fills]) == []
+
+
+def test_a_figure_asked_gets_no_runner_up():
+    import numpy as np
+
+    from bot.answering.decision import decide
+    from bot.answering.evidence import Evidence
+
+    first, middle, second = passage_of("全年共举办讲座12场。", "会场设在北京。", "另有培训班5期。")
+    weights = np.zeros(len(FEATURES))
+    weights[FEATURES.index("cover_rest")] = 1.0
+    judge = Scorer(JUDGE_FEATURES, "linear", weights=np.zeros(len(JUDGE_FEATURES)))
+    model = AnswerModel(Scorer(FEATURES, "linear", weights=weights), judge, 0.4, {})
+
+    def with_cover(c: Candidate, value: float) -> Candidate:
+        feats = list(c.features)
+        feats[FEATURES.index("cover_rest")] = value
+        return Candidate(c.source, c.start, c.end, c.lead, tuple(feats))
+
+    ev = Evidence((first.source,), (with_cover(first, 2.0), with_cover(middle, -1.0),
+                                    with_cover(second, 1.5)), frozenset())
+    shown = decide(analyze("活动是怎么安排的？"), ev, model, facts(), lambda d: "")
+    assert [p.quote for p in shown.shown] == ["全年共举办讲座12场。", "另有培训班5期。"]
+    counted = decide(analyze("全年举办了多少场讲座？"), ev, model, facts(), lambda d: "")
+    assert [p.quote for p in counted.shown] == ["全年共举办讲座12场。"]
 
 
 def test_a_document_named_is_found_among_many_titles_as_one_by_one():
