@@ -352,9 +352,10 @@ def focus_found(term: str, text: str) -> bool:
 
 
 def stated_figures(text: str) -> list[float]:
-    from bot.figures import find_figures
+    """The counts and ranks the question itself gives ('那452场活动里…'), not its dates."""
+    from bot.answering.clues import figure_values
 
-    return [f.value for f in find_figures(text)]
+    return sorted(figure_values(text))
 
 
 def expand_query(text: str) -> str:

@@ -116,6 +116,13 @@ def states_figure(text: str) -> bool:
         fits_kind(text, kind) for kind in ("count", "duration", "ratio", "frequency"))
 
 
+def figure_values(text: str) -> set[float]:
+    """The values of the counts and ranks a text states — not the parts of its dates: '2009年4月'
+    states no 4, '排名第147位' states 147."""
+    spans = list(counts(text)) + [m.span() for m in _ORDINAL.finditer(text)]
+    return {f.value for s, e in spans for f in find_figures(text[s:e])}
+
+
 def focus_near_figure(text: str, focus: tuple[str, ...] | list[str], window: int = 12) -> bool:
     """A figure close to the word asked about: '留置时间不得超过三个月' for 留置…多久."""
     norm = normalized(text)

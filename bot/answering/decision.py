@@ -602,12 +602,11 @@ def year_or_version_missing(q, picks, docs, doc_text):
 
 
 def only_stated(q, picks, docs, doc_text):
-    from bot.answering.clues import counts
-    from bot.figures import find_figures
+    from bot.answering.clues import figure_values
 
     if q.kind not in ("count", "duration", "ratio") or not q.stated:
         return None
-    found = {f.value for p in picks for s, e in counts(p.quote) for f in find_figures(p.quote[s:e])}
+    found = set().union(*(figure_values(p.quote) for p in picks))
     if found and found <= set(q.stated):
         return Reason.ONLY_STATED, {}
     return None

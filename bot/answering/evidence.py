@@ -15,11 +15,10 @@ from functools import lru_cache
 import numpy as np
 
 from bot.answering.analysis import Analysis, focus_found, mentions_body, normalized
-from bot.answering.clues import (FIGURE_KINDS, bigrams, counts, fits_kind, focus_near_figure,
-                                 has_unit, states_duration_of, term_coverage, total_of,
-                                 years_named)
+from bot.answering.clues import (FIGURE_KINDS, bigrams, figure_values, fits_kind,
+                                 focus_near_figure, has_unit, states_duration_of, term_coverage,
+                                 total_of, years_named)
 from bot.answering.lexicon import lexicon
-from bot.figures import find_figures
 from bot.retrieval import Passage
 from ingest.sentence_vectors import BASIS_KEY, META_KEY, MIN_SENTENCE, Basis, unpack
 from ingest.splitter import sentence_spans
@@ -403,7 +402,7 @@ def _only_stated(sentence: str, stated: tuple[float, ...]) -> bool:
     """A count the question itself gives ('那452场活动里…') does not answer it."""
     if not stated:
         return False
-    found = {f.value for s, e in counts(sentence) for f in find_figures(sentence[s:e])}
+    found = figure_values(sentence)
     return bool(found) and found <= set(stated)
 
 

@@ -35,6 +35,10 @@ PROPOSALS = "2025年淄博市政协全年提案数量是多少？"
     ("政协委员可以兼任吗？", "yesno"),
     ("中华人民共和国国旗是什么？", "what"),
     ("随便说说", "what"),  # nothing asked: what
+    ("这座车站设站于几几年？", "year"),  # 几几年 asks a year, not a count of years
+    ("成立之初的那几年，哪个组织势力最大？", "what"),  # 那几年: "those few years", asking nothing
+    ("十几个委员提出了什么建议？", "what"),
+    ("至少得提前几天发布公告？", "duration"),  # 提前几天 still asks
 ])
 def test_question_kind(question, kind):
     assert question_kind(question) == kind
@@ -74,6 +78,11 @@ def test_unit_chars_treat_day_words_and_money_words_alike():
     assert unit_chars("钱") == "元"
     assert unit_chars("场次") == "场"
     assert unit_chars("件") == "件"  # no alias: itself
+    # persons are counted in 人, 名 and 位 alike; shops, schools and firms in 家, 间 and 所
+    assert set(unit_chars("名")) == set(unit_chars("人")) == set(unit_chars("位")) == {"人", "名", "位"}
+    assert set(unit_chars("家")) == {"家", "间", "所"}
+    assert analyze("那几年设了多少家分店？").unit == "家"
+    assert analyze("这几天来了几名委员？").unit == "名"
 
 
 # ---- years, versions, order --------------------------------------------------------------------
@@ -165,6 +174,9 @@ def test_stated_figures_are_the_figures_the_question_gives():
     assert stated_figures("那452场活动里有多少场是法律援助？") == [452]
     assert analyze("那452场活动里有多少场是法律援助？").stated == (452,)
     assert stated_figures("提案数量是多少？") == []
+    # a date's parts are no figure given: '2009年4月' states no 4 that 4个 would merely repeat
+    assert stated_figures("2009年4月，该郡改制为几个单一管理区？") == []
+    assert stated_figures("在500强中排第几？") == [500]
 
 
 # ---- follow-ups ----------------------------------------------------------------------------------

@@ -130,6 +130,9 @@ def test_only_the_questions_own_figure_is_no_answer():
     q = "那452场活动里有多少场是法律援助？"
     assert check(only_stated, q, [pick("开展特色活动452场次")]) == Reason.ONLY_STATED
     assert check(only_stated, q, [pick("特色活动452场次，其中法律援助60场")]) is None
+    # a rank is a figure of its own; the parts of the question's dates are none it gives
+    assert check(only_stated, "在500强名单中排名多少？", [pick("500强中排名第147位")]) is None
+    assert check(only_stated, "2009年4月改制为几个管理区？", [pick("2009年4月改制为4个单一管理区")]) is None
 
 
 def test_a_count_asked_in_a_unit_is_answered_by_the_best_sentence_in_reach_that_counts_in_it():
