@@ -130,9 +130,10 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
     if confidence < model.threshold_for(kind) and not looked_up and not says_all(q, best):
         return Decision((), Reason.LOW_CONFIDENCE, tuple(unmentioned(q, ev).items()),
                         confidence=confidence, judged=tuple(row), ranked=tuple(ranked))
-    # Shown beside a lone answer, not judged: the sentence next to it when the selector can
-    # hardly tell the two apart. The judge rules on the best sentence alone, so a refusal never
-    # depends on it, and what it adds is only ever one more sentence of the same passage.
+    # Shown beside a lone answer, not read by the judge: the sentence next to it, and (no
+    # figure asked) the runner-up of its document, when the selector can hardly tell them from
+    # it. The judge's row is the best sentence's, so a refusal never depends on them; what they
+    # add is at most two more sentences of the same document.
     beside = (continuation(ev, best, q) or neighbour_part(ev, scores, best)) \
         if len(picks) == 1 and not dated else []
     if len(picks) == 1 and not dated and not q.asks_figure:
