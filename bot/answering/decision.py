@@ -302,8 +302,8 @@ def neighbour_part(ev: Evidence, scores: dict[int, float], best: Candidate,
 def runner_up(ranked: list[Candidate], scores: dict[int, float], best: Candidate,
               beside: list[Candidate], reach: float = _RUNNER_UP_REACH) -> list[Candidate]:
     """The next-best sentence of the best one's document, when the selector can hardly tell the
-    two apart: a sentence restating the question often outscores the one that fills its slot
-    ('雄蛛为什么小心地走近雌蛛' <- '雄蛛会很小心地走近雌蛛', ahead of '若不小心，就会被吃下'),
+    two apart: a sentence introducing the question's subject often outscores the one that fills
+    its slot ('…出生在什么地方' <- 'X，美籍奥地利探险家…', just ahead of '1884年生于奥地利维也纳…'),
     and showing both answers where choosing one would guess. Not for a figure asked: two
     figures side by side would leave the member to choose. Never another document's sentence:
     the answer stays within the one source the best sentence cites."""
