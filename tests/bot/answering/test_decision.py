@@ -398,6 +398,22 @@ def passage_of(*sentences: str) -> list[Candidate]:
     return out
 
 
+def by_cover() -> AnswerModel:
+    """A model whose selector scores a candidate by its cover_rest alone and never refuses."""
+    import numpy as np
+
+    weights = np.zeros(len(FEATURES))
+    weights[FEATURES.index("cover_rest")] = 1.0
+    judge = Scorer(JUDGE_FEATURES, "linear", weights=np.zeros(len(JUDGE_FEATURES)))
+    return AnswerModel(Scorer(FEATURES, "linear", weights=weights), judge, 0.4, {})
+
+
+def with_cover(c: Candidate, value: float) -> Candidate:
+    feats = list(c.features)
+    feats[FEATURES.index("cover_rest")] = value
+    return Candidate(c.source, c.start, c.end, c.lead, tuple(feats))
+
+
 def test_the_sentence_beside_the_best_is_shown_when_the_selector_can_hardly_tell_them_apart():
     from bot.answering.decision import neighbour_part
     from bot.answering.evidence import Evidence
@@ -418,22 +434,11 @@ def test_the_sentence_beside_the_best_is_shown_when_the_selector_can_hardly_tell
 
 
 def test_the_sentence_beside_is_shown_in_reading_order_and_the_judge_never_reads_it():
-    import numpy as np
-
     from bot.answering.decision import decide
     from bot.answering.evidence import Evidence
 
     first, best = passage_of("果肉的钙含量比菠菜高。", "因此它被称为笨蛋水果。")
-    weights = np.zeros(len(FEATURES))
-    weights[FEATURES.index("cover_rest")] = 1.0
-    judge = Scorer(JUDGE_FEATURES, "linear", weights=np.zeros(len(JUDGE_FEATURES)))
-    model = AnswerModel(Scorer(FEATURES, "linear", weights=weights), judge, 0.4, {})
-
-    def with_cover(c: Candidate, value: float) -> Candidate:
-        feats = list(c.features)
-        feats[FEATURES.index("cover_rest")] = value
-        return Candidate(c.source, c.start, c.end, c.lead, tuple(feats))
-
+    model = by_cover()
     q = analyze("为什么猴面包树被称为笨蛋水果？")
     close = Evidence((best.source,), (with_cover(first, 1.0), with_cover(best, 2.0)), frozenset())
     far = Evidence((best.source,), (with_cover(first, -1.0), with_cover(best, 2.0)), frozenset())
@@ -463,22 +468,11 @@ def test_the_runner_up_of_the_same_document_is_shown_when_the_selector_can_hardl
 
 
 def test_a_figure_asked_gets_no_runner_up():
-    import numpy as np
-
     from bot.answering.decision import decide
     from bot.answering.evidence import Evidence
 
     first, middle, second = passage_of("全年共举办讲座12场。", "会场设在北京。", "另有培训班5期。")
-    weights = np.zeros(len(FEATURES))
-    weights[FEATURES.index("cover_rest")] = 1.0
-    judge = Scorer(JUDGE_FEATURES, "linear", weights=np.zeros(len(JUDGE_FEATURES)))
-    model = AnswerModel(Scorer(FEATURES, "linear", weights=weights), judge, 0.4, {})
-
-    def with_cover(c: Candidate, value: float) -> Candidate:
-        feats = list(c.features)
-        feats[FEATURES.index("cover_rest")] = value
-        return Candidate(c.source, c.start, c.end, c.lead, tuple(feats))
-
+    model = by_cover()
     ev = Evidence((first.source,), (with_cover(first, 2.0), with_cover(middle, -1.0),
                                     with_cover(second, 1.5)), frozenset())
     shown = decide(analyze("活动是怎么安排的？"), ev, model, facts(), lambda d: "")
