@@ -564,6 +564,7 @@ def calibration(probs: np.ndarray, right: np.ndarray, bins: int = 5) -> list[dic
 
 
 BESIDE_REACHES = (1.0, 2.0, 3.0)
+RUNNER_UP_REACHES = (0.5, 1.0, 1.5, 2.0)
 
 
 def beside_by_reach(items: list[Item], selectors: dict[int, Scorer]) -> dict:
@@ -571,7 +572,37 @@ def beside_by_reach(items: list[Item], selectors: dict[int, Scorer]) -> dict:
     answers alone, how often it or the sentence beside it shown within each reach
     (decision.neighbour_part) does, and the share of answers that grow by that sentence. What
     decision._NEIGHBOUR_REACH is read from."""
-    from bot.answering.decision import neighbour_part, rank
+    from bot.answering.decision import neighbour_part
+
+    return _by_reach(items, selectors, BESIDE_REACHES, "alone",
+                     lambda it, ranked, scores: (ranked[0], []),
+                     lambda it, ranked, scores, best, shown, reach:
+                     neighbour_part(it.turn.evidence, scores, best, reach))
+
+
+def runner_up_by_reach(items: list[Item], selectors: dict[int, Scorer]) -> dict:
+    """Held out, per set, over the answerable questions asking no figure: how often what the
+    answer shows today (the best sentence and the one beside it) holds the answer, and how often
+    with the runner-up of the same document within each reach (decision.runner_up) as well,
+    with the share of answers that grow by it. What decision._RUNNER_UP_REACH is read from."""
+    from bot.answering.decision import list_item, neighbour_part, runner_up
+
+    def today(it, ranked, scores):
+        best = list_item(ranked, ranked[0])
+        return best, neighbour_part(it.turn.evidence, scores, best)
+
+    return _by_reach([it for it in items if not it.turn.info.asks_figure], selectors,
+                     RUNNER_UP_REACHES, "shown", today,
+                     lambda it, ranked, scores, best, shown, reach:
+                     runner_up(ranked, scores, best, shown, reach))
+
+
+def _by_reach(items: list[Item], selectors: dict[int, Scorer], reaches: tuple[float, ...],
+              base_key: str, base, more) -> dict:
+    """Per set, over the answerable questions: the share answered right by what `base` shows
+    (the best sentence and a list beside it), and for each reach the share answered right when
+    `more` adds its sentences, with the share of answers it grows."""
+    from bot.answering.decision import rank
 
     judge = _placeholder_model().judge
     tally: dict[str, dict] = {}
@@ -580,51 +611,19 @@ def beside_by_reach(items: list[Item], selectors: dict[int, Scorer]) -> dict:
             continue
         ranked, scores = rank(it.turn.evidence, AnswerModel(selectors[it.fold], judge, 0.0, {}))
         right = {id(c): bool(ok) for c, ok in zip(it.turn.evidence.candidates, it.labels)}
-        row = tally.setdefault(it.set_name, {"n": 0, "alone": 0, **{
-            r: {"right": 0, "grown": 0} for r in BESIDE_REACHES}})
+        best, shown = base(it, ranked, scores)
+        ok = right[id(best)] or any(right[id(c)] for c in shown)
+        row = tally.setdefault(it.set_name, {"n": 0, base_key: 0, **{
+            r: {"right": 0, "grown": 0} for r in reaches}})
         row["n"] += 1
-        row["alone"] += right[id(ranked[0])]
-        for reach in BESIDE_REACHES:
-            beside = neighbour_part(it.turn.evidence, scores, ranked[0], reach)
-            row[reach]["right"] += right[id(ranked[0])] or any(right[id(c)] for c in beside)
-            row[reach]["grown"] += bool(beside)
-    return {name: {"n": row["n"], "alone": round(row["alone"] / row["n"], 4), **{
+        row[base_key] += ok
+        for reach in reaches:
+            added = more(it, ranked, scores, best, shown, reach)
+            row[reach]["right"] += ok or any(right[id(c)] for c in added)
+            row[reach]["grown"] += bool(added)
+    return {name: {"n": row["n"], base_key: round(row[base_key] / row["n"], 4), **{
         f"reach {r}": {"right": round(row[r]["right"] / row["n"], 4),
-                       "grown": round(row[r]["grown"] / row["n"], 4)} for r in BESIDE_REACHES}}
-        for name, row in tally.items()}
-
-
-RUNNER_UP_REACHES = (0.5, 1.0, 1.5, 2.0)
-
-
-def runner_up_by_reach(items: list[Item], selectors: dict[int, Scorer]) -> dict:
-    """Held out, per set, over the answerable questions asking no figure: how often what the
-    answer shows today (the best sentence and the one beside it) holds the answer, and how often
-    with the runner-up of the same document within each reach (decision.runner_up) as well,
-    with the share of answers that grow by it. What decision._RUNNER_UP_REACH is read from."""
-    from bot.answering.decision import list_item, neighbour_part, rank, runner_up
-
-    judge = _placeholder_model().judge
-    tally: dict[str, dict] = {}
-    for it in items:
-        if not it.labels.any() or it.turn.info.asks_figure:
-            continue
-        ranked, scores = rank(it.turn.evidence, AnswerModel(selectors[it.fold], judge, 0.0, {}))
-        right = {id(c): bool(ok) for c, ok in zip(it.turn.evidence.candidates, it.labels)}
-        best = list_item(ranked, ranked[0])
-        beside = neighbour_part(it.turn.evidence, scores, best)
-        shown = right[id(best)] or any(right[id(c)] for c in beside)
-        row = tally.setdefault(it.set_name, {"n": 0, "shown": 0, **{
-            r: {"right": 0, "grown": 0} for r in RUNNER_UP_REACHES}})
-        row["n"] += 1
-        row["shown"] += shown
-        for reach in RUNNER_UP_REACHES:
-            more = runner_up(ranked, scores, best, beside, reach)
-            row[reach]["right"] += shown or any(right[id(c)] for c in more)
-            row[reach]["grown"] += bool(more)
-    return {name: {"n": row["n"], "shown": round(row["shown"] / row["n"], 4), **{
-        f"reach {r}": {"right": round(row[r]["right"] / row["n"], 4),
-                       "grown": round(row[r]["grown"] / row["n"], 4)} for r in RUNNER_UP_REACHES}}
+                       "grown": round(row[r]["grown"] / row["n"], 4)} for r in reaches}}
         for name, row in tally.items()}
 
 

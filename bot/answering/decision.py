@@ -40,9 +40,10 @@ _NEIGHBOUR_REACH = 2.0
 # The next-best sentence of the best one's document, this close to it in log-odds, is shown with
 # it too (`runner_up`), when the question asks no figure. Read from held-out selector scores
 # (evals/fit_answerer.py `runner_up_by_reach`, five folds by document, the questions asking no
-# figure): a right sentence among those shown, CMRC 0.908 -> 0.929 with 7.6 % of answers a
-# sentence longer; 0.5 gains two thirds of that, 1.5 and 2.0 each lengthen 4 % more answers for
-# 0.6 and 0.4 points. End to end, held out: CMRC 0.875 -> 0.891 (42 better, none worse).
+# figure; evals/fit_report.json): a right sentence among those shown, CMRC 0.903 -> 0.927 with
+# 7.9 % of answers a sentence longer; 0.5 gains two thirds of that, 1.5 and 2.0 each lengthen
+# 4 % more answers for 0.6 and 0.4 points. End to end, held out: CMRC 0.875 -> 0.891 (42
+# better, none worse).
 _RUNNER_UP_REACH = 1.0
 _ITEM_START = re.compile(rf"^[（(]?[{CN_NUM}\d]{{1,3}}[)）、.．]")  # （二） 2. 三、: an item
 _CONTINUED = 2  # the clauses after one ending in '；' shown with it, at most
@@ -134,10 +135,11 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
     # figure asked) the runner-up of its document, when the selector can hardly tell them from
     # it. The judge's row is the best sentence's, so a refusal never depends on them; what they
     # add is at most two more sentences of the same document.
-    beside = (continuation(ev, best, q) or neighbour_part(ev, scores, best)) \
-        if len(picks) == 1 and not dated else []
-    if len(picks) == 1 and not dated and not q.asks_figure:
-        beside += runner_up(ranked, scores, best, beside)
+    beside = []
+    if len(picks) == 1 and not dated:
+        beside = continuation(ev, best, q) or neighbour_part(ev, scores, best)
+        if not q.asks_figure:
+            beside += runner_up(ranked, scores, best, beside)
     return Decision(tuple(trim(p, q) for p in picks), confidence=confidence, judged=tuple(row),
                     ranked=tuple(ranked), beside=tuple(trim(p, q) for p in beside))
 
