@@ -327,8 +327,10 @@ def _check_model(model: AnswerModel) -> None:
     from bot.answering.decision import JUDGE_FEATURES
     from bot.answering.evidence import FEATURES
 
-    for part, want in (("selector", FEATURES), ("judge", JUDGE_FEATURES)):
-        have = tuple(getattr(model, part).features)
+    parts = [("selector", model.selector, FEATURES), ("judge", model.judge, JUDGE_FEATURES)]
+    parts += [(f"{name} judge", judge, JUDGE_FEATURES) for name, judge in model.judges]
+    for part, scorer, want in parts:
+        have = tuple(scorer.features)
         if have != want:
             missing = [f for f in want if f not in have] or [f for f in have if f not in want]
             raise AnswerError(f"the answer model's {part} reads other features than this "

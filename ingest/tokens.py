@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import unicodedata
+from functools import lru_cache
 
 _lock = threading.Lock()
 _ready = False
@@ -65,3 +67,22 @@ def pos_tags(text: str) -> list[tuple[str, str]]:
     import jieba.posseg
 
     return [(p.word, p.flag) for p in jieba.posseg.cut(text)]
+
+
+@lru_cache(maxsize=1)
+def _char_counts() -> tuple[dict[str, int], int]:
+    """How often each character is written in Chinese, read from jieba's dictionary: the sum of
+    the frequencies of the words holding it."""
+    counts: dict[str, int] = {}
+    for word, freq in _jieba().dt.FREQ.items():
+        if freq:
+            for ch in set(word):
+                counts[ch] = counts.get(ch, 0) + freq
+    return counts, sum(counts.values())
+
+
+def char_rarity(ch: str) -> float:
+    """How rare a character is in written Chinese (-log of its share): 的 5.6, 蛇 9.8, 瘰 14.8. A
+    rare character in a question is most likely part of the name of what it asks about."""
+    counts, total = _char_counts()
+    return math.log(total / (counts.get(ch, 0) + 1))

@@ -12,6 +12,7 @@ from bot.answering.analysis import FIGURE_KINDS, aliases, normalized, unit_chars
 from bot.answering.lexicon import lexicon
 from bot.figures import find_figures
 from ingest.splitter import CN_NUM
+from ingest.tokens import char_rarity
 
 _CN_DIGITS = "〇○零一二三四五六七八九"
 _CN_SMALL = "一二三四五六七八九十"
@@ -161,3 +162,26 @@ _PAIR = re.compile(r"(?=([^\W_]{2}))")  # every overlapping pair of letters or d
 def bigrams(text: str) -> frozenset[str]:
     """Character pairs of the normalised text, punctuation and spaces left out."""
     return frozenset(_PAIR.findall(normalized(text)))
+
+
+# Characters that can name a thing; digits and letters are left to the figure and year features
+# (the dictionary's rarities say nothing of them: a year in the question would weigh most).
+_SAYABLE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def unsaid(question: str, text: str) -> tuple[float, float]:
+    """What of the question a passage does not say, by its Chinese characters: those of the
+    question (less its question words) in no two-character run of it that the passage holds,
+    as (the rarity of the rarest, their share of the question's rarity; `char_rarity`). A
+    question about another thing than the passage is about misses a rare character of that
+    thing's name: '瘰鳞蛇主要以什么为食' against '钩鼻海蛇主要以鱼类为食' leaves 瘰 and 鳞."""
+    asked = lexicon().asking.sub(" ", normalized(question))
+    text = normalized(text)
+    said = [False] * len(asked)
+    for i in range(len(asked) - 1):
+        if asked[i:i + 2] in text:
+            said[i] = said[i + 1] = True
+    chars = [(ch, ok) for ch, ok in zip(asked, said) if _SAYABLE.match(ch)]
+    total = sum(char_rarity(ch) for ch, _ in chars)
+    missing = [char_rarity(ch) for ch, ok in chars if not ok]
+    return max(missing, default=0.0), sum(missing) / total if total else 0.0

@@ -83,7 +83,7 @@ def test_a_short_answer_belongs_to_the_document_where_it_stands_among_the_questi
 
 
 def test_fold_models_are_saved_and_read_back_or_refused_with_what_is_missing(tmp_path):
-    """--fold-models: each fold's selector, judge and thresholds saved in one folder, read back
+    """--fold-models: each fold's selector, judges and thresholds saved in one folder, read back
     to answer again without refitting; an empty folder means "fit and save"."""
     from bot.answering.model import Scorer
 
@@ -94,14 +94,37 @@ def test_fold_models_are_saved_and_read_back_or_refused_with_what_is_missing(tmp
 
     folder = tmp_path / "folds"
     assert load_fold_models(folder, 2) is None  # nothing saved yet: fit and save
-    save_fold_models(folder, {0: linear(1.0), 1: linear(2.0)}, {0: linear(3.0), 1: linear(4.0)},
+    save_fold_models(folder, {0: linear(1.0), 1: linear(2.0)},
+                     {0: (linear(3.0), (("law", linear(5.0)),)), 1: (linear(4.0), ())},
                      {0: 0.3, 1: 0.25}, {0: (("law", 0.2),), 1: ()})
     selectors, judges, thresholds, by_genre = load_fold_models(folder, 2)
     x = np.array([[1.0, 0.5]])
-    assert selectors[1].raw(x)[0] == pytest.approx(2.0) and judges[0].raw(x)[0] == pytest.approx(3.0)
+    assert selectors[1].raw(x)[0] == pytest.approx(2.0) and judges[0][0].raw(x)[0] == pytest.approx(3.0)
+    assert dict(judges[0][1])["law"].raw(x)[0] == pytest.approx(5.0) and judges[1][1] == ()
     assert thresholds == {0: 0.3, 1: 0.25} and by_genre == {0: (("law", 0.2),), 1: ()}
     with pytest.raises(SystemExit, match="fold-2.json"):  # saved with 2 folds, asked for 3
         load_fold_models(folder, 3)
     (folder / "fold-1.json").write_text("{}", encoding="utf-8")
     with pytest.raises(SystemExit, match="not fold models"):
         load_fold_models(folder, 2)
+
+
+def test_a_genres_own_judge_never_reads_what_it_leaves_unread():
+    """Laws' judge is fitted on the same rows with `UNREAD` masked: where the label follows
+    unsaid alone, the shared judge splits on it and laws' judge never does; each row is read
+    by its genre's judge."""
+    from bot.answering.decision import JUDGE_FEATURES
+    from evals.fit_answerer import UNREAD, fit_judges, judge_probs
+
+    rng = np.random.default_rng(3)
+    rows = rng.normal(size=(400, len(JUDGE_FEATURES)))
+    unsaid = [JUDGE_FEATURES.index(f) for f in UNREAD["law"]]
+    labels = rows[:, unsaid[0]] < 0
+    judge, own = fit_judges(rows, labels, np.ones(len(rows)))
+    law = dict(own)["law"]
+    assert set(unsaid) & set(judge.feature.tolist())
+    assert not set(unsaid) & set(law.feature.tolist())
+    genres = ["law", "other"]
+    probs = judge_probs(judge, own, rows[:2], genres)
+    assert probs[0] == pytest.approx(1 / (1 + np.exp(-law.raw(rows[:1])[0])))
+    assert probs[1] == pytest.approx(1 / (1 + np.exp(-judge.raw(rows[1:2])[0])))

@@ -7,7 +7,8 @@ import pytest
 
 from bot.answering.clues import (counts, fits_kind, focus_near_figure, has_unit,
                                  states_duration_of, states_figure, term_coverage, total_of,
-                                 years_named)
+                                 unsaid, years_named)
+from ingest.tokens import char_rarity
 
 OPENING = "全年636件提案承载民意，167场次协商激荡智慧"
 
@@ -169,3 +170,32 @@ def test_states_duration_of_the_focus():
 def test_years_named_are_four_digit_years():
     assert years_named("2024年和2025年的提案") == {2024, 2025}
     assert years_named("第3000号") == set()
+
+
+def test_unsaid_is_nothing_when_the_passage_says_the_whole_question():
+    assert unsaid("钩鼻海蛇主要以什么为食？", "钩鼻海蛇\n钩鼻海蛇主要以鱼类为食。") == (0.0, 0.0)
+
+
+def test_unsaid_names_the_rare_characters_of_another_things_name():
+    rarest, share = unsaid("瘰鳞蛇主要以什么为食？", "钩鼻海蛇\n钩鼻海蛇主要以鱼类为食。")
+    assert rarest == pytest.approx(char_rarity("瘰"))
+    assert 0.2 < share < 0.6  # 瘰 and 鳞 of 瘰鳞蛇主要以为食
+
+
+def test_unsaid_weighs_a_common_word_missing_below_a_rare_one():
+    common, _ = unsaid("这种蛇一般以什么为食？", "钩鼻海蛇主要以鱼类为食。")
+    rare, _ = unsaid("瘰鳞蛇主要以什么为食？", "钩鼻海蛇主要以鱼类为食。")
+    assert common < rare
+
+
+def test_unsaid_leaves_out_the_question_words_and_reads_normalised_text():
+    assert unsaid("ＡＢＣ公司有多少员工？", "abc公司有员工300人。") == (0.0, 0.0)
+
+
+def test_unsaid_leaves_digits_and_letters_to_other_features():
+    rarest, _ = unsaid("2025年XYZ公司有多少员工？", "ABC公司有员工300人。")
+    assert rarest == pytest.approx(char_rarity("年"))  # not the digits of 2025, nor X, Y or Z
+
+
+def test_char_rarity_orders_common_below_rare_characters():
+    assert char_rarity("的") < char_rarity("蛇") < char_rarity("瘰")

@@ -541,3 +541,29 @@ def test_no_continuation_after_an_answer_cut_to_the_clauses_holding_its_figure()
     q = analyze("个人最多可以罚多少钱？")
     assert trim(best, q).end < best.end - 1  # shown: up to the individual's fine
     assert continuation(Evidence((best.source,), (best, rest), frozenset()), best, q) == []
+
+
+def test_the_judge_reads_what_a_passage_leaves_unsaid_except_in_a_law():
+    """瘰鳞蛇 asked, 钩鼻海蛇 answering: an article about another animal leaves the rare
+    characters of the asked one unsaid, and a judge weighing them refuses; a law's passage is
+    not read for it (members name a law's matter in their own words): the judge gets NaN."""
+    import math
+
+    import numpy as np
+
+    from bot.answering.decision import decide
+    from bot.answering.evidence import Evidence
+
+    c = pick("钩鼻海蛇主要以鱼类为食。", "钩鼻海蛇")
+    weights = np.zeros(len(JUDGE_FEATURES))
+    weights[JUDGE_FEATURES.index("unsaid_rarest")] = -1.0
+    model = AnswerModel(Scorer(FEATURES, "linear", weights=np.zeros(len(FEATURES))),
+                        Scorer(tuple(JUDGE_FEATURES), "linear", weights=weights, bias=10.0), 0.5, {})
+    ev = Evidence((c.source,), (c,), frozenset())
+    article = decide(analyze("瘰鳞蛇主要以什么为食？"), ev, model, facts("document"), lambda d: "")
+    assert article.reason == Reason.LOW_CONFIDENCE
+    assert article.judged[JUDGE_FEATURES.index("unsaid_rarest")] > 10
+    law = decide(analyze("瘰鳞蛇主要以什么为食？"), ev, model, facts("law"), lambda d: "")
+    assert not law.refused and math.isnan(law.judged[JUDGE_FEATURES.index("unsaid_rarest")])
+    asked = decide(analyze("钩鼻海蛇主要以什么为食？"), ev, model, facts("document"), lambda d: "")
+    assert not asked.refused

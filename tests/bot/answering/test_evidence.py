@@ -104,6 +104,35 @@ def test_exported_trees_score_as_lightgbm_does_and_survive_a_round_trip(tmp_path
     assert np.allclose(loaded.judge.raw(x), x[:, 0] + 0.5) and loaded.threshold == 0.4
 
 
+def test_exported_trees_send_a_feature_not_read_where_lightgbm_does(tmp_path):
+    """A NaN (a feature not read for the row: what a law's passage leaves unsaid) goes down
+    each split the way LightGBM fitted it, also after saving; a file from before missing values
+    reads it as 0."""
+    import lightgbm as lgb
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(600, 3))
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    x[:150, 1] = np.nan
+    y[:150] = (x[:150, 0] > 1).astype(int)  # rows without b follow a rule of their own
+    model = lgb.LGBMClassifier(n_estimators=20, num_leaves=7, verbose=-1, deterministic=True,
+                               force_row_wise=True, n_jobs=1).fit(x, y)
+    scorer = trees_from_lightgbm(model.booster_.dump_model(), ("a", "b", "c"))
+    expected = model.booster_.predict(x, raw_score=True)
+    assert np.allclose(scorer.raw(x), expected, atol=1e-9)
+    AnswerModel(scorer, scorer, 0.5, {}).save(tmp_path / "m.json")
+    assert np.allclose(AnswerModel.load(tmp_path / "m.json").judge.raw(x), expected, atol=1e-9)
+    laws = AnswerModel(scorer, scorer, 0.5, {}, judges=(("law", scorer),))
+    laws.save(tmp_path / "laws.json")
+    loaded = AnswerModel.load(tmp_path / "laws.json")
+    assert loaded.judge_for("law") is not loaded.judge and loaded.judge_for("news") is loaded.judge
+    assert np.allclose(loaded.judge_for("law").raw(x), expected, atol=1e-9)
+    old = scorer.to_dict()
+    old["nodes"] = old["nodes"][:5]
+    assert np.allclose(Scorer.from_dict(old).raw(np.nan_to_num(x[150:])), expected[150:],
+                       atol=1e-9)
+
+
 def test_the_shipped_model_reads_the_features_evidence_makes_and_says_how_it_was_fitted():
     model = shipped_model()
     assert model.selector.features == FEATURES
