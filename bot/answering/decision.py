@@ -123,15 +123,15 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
         return Decision((), Reason.NO_FIGURE, tuple(unmentioned(q, ev).items()),
                         ranked=tuple(ranked))
     kind = docs[best.source.doc_id].kind if best.source.doc_id in docs else ""
+    left = _unsaid(q, best, kind)
     row = judge_row(best, scores, ranked, len(picks) > 1, dated, stands_for=ranked[0],
-                    unseen=len(q.unseen) / max(1, len(q.terms)),
-                    unsaid=_unsaid(q, best, kind))
+                    unseen=len(q.unseen) / max(1, len(q.terms)), unsaid=left)
     confidence = float(sigmoid(model.judge_for(kind).raw(np.array([row]))[0]))
     # A law the question names, and the line of its history for the event asked (or its own
     # sentence dating that event: '本法自1990年10月1日起施行'): a lookup in the law itself, not a
     # sentence chosen by likeness — nothing for the judge to doubt.
     looked_up = picks[0].source.doc_id in ev.named and (dated or states_event(q, picks[0]))
-    if confidence < model.threshold_for(kind) and not looked_up and not says_all(q, best):
+    if confidence < model.threshold_for(kind) and not looked_up and not says_all(q, best, left):
         return Decision((), Reason.LOW_CONFIDENCE, tuple(unmentioned(q, ev).items()),
                         confidence=confidence, judged=tuple(row), ranked=tuple(ranked))
     # Shown beside a lone answer, not read by the judge: the sentence next to it, and (no
@@ -359,14 +359,17 @@ def in_asked_unit(q: Analysis, ranked: list[Candidate], scores: dict[int, float]
                  and c.feature("focus") >= named), best)
 
 
-def says_all(q: Analysis, best: Candidate) -> bool:
+def says_all(q: Analysis, best: Candidate, unsaid: tuple[float, float] = (0.0, 0.0)) -> bool:
     """The best passage's best sentence, read with its title and lead, says every word of the
     question and states the kind of answer asked: nothing is left for the judge to doubt
     ('X史称什么？' <- 《X》 '史称Y。'). Held out with fixed fold models
     (evals/fit_answerer.py --fold-models, 2026-12-07): CMRC 6 more right, 1 more wrong (a
-    one-word question, its one word said by another article), no other set moved."""
+    one-word question, its one word said by another article), no other set moved. A word no
+    passage of the knowledge base holds weighs nothing in `terms_framed`, so the passage
+    must also leave none of the question's characters unsaid (`unsaid`, not read for laws):
+    '鳄蜥主要以什么为食' is not all said by '…以头足类为食'."""
     return (best.feature("terms_framed") >= 0.999 and best.source.index == 0
-            and fits_kind(best.lead_text + best.quote, q.kind))
+            and not unsaid[1] > 0 and fits_kind(best.lead_text + best.quote, q.kind))
 
 
 def with_figure(q: Analysis, ranked: list[Candidate], scores: dict[int, float],

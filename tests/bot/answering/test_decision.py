@@ -247,6 +247,11 @@ def test_a_sentence_saying_all_the_question_says_is_not_left_to_the_judges_doubt
                         (covering(pick("史称魏献子。", "魏舒"), 1.0, index=1), False)):
         d = decide(q, Evidence((c.source,), (c,), frozenset()), model, facts(), lambda d: "")
         assert d.refused is not answered and (d.reason == Reason.LOW_CONFIDENCE) is not answered
+    # a word the knowledge base never holds weighs nothing in the cover: its characters unsaid
+    c = covering(pick("史称魏献子。", "魏舒"), 1.0)
+    d = decide(analyze("魏舒之弟史称什么？"), Evidence((c.source,), (c,), frozenset()), model,
+               facts(), lambda d: "")
+    assert d.reason == Reason.LOW_CONFIDENCE
 
 
 def test_a_count_in_another_unit_is_refused():
