@@ -174,7 +174,7 @@ def unsaid(question: str, text: str) -> tuple[float, float]:
     question (less its question words) in no two-character run of it that the passage holds,
     as (the rarity of the rarest, their share of the question's rarity; `char_rarity`). A
     question about another thing than the passage is about misses a rare character of that
-    thing's name: '瘰鳞蛇主要以什么为食' against '钩鼻海蛇主要以鱼类为食' leaves 瘰 and 鳞."""
+    thing's name: '鳄蜥主要以什么为食' against '钩鼻海蛇主要以鱼类为食' leaves 鳄 and 蜥."""
     asked = lexicon().asking.sub(" ", normalized(question))
     text = normalized(text)
     said = [False] * len(asked)
