@@ -30,7 +30,7 @@ follow from a hash of its file name. For fold f:
    answer) is fitted on the other folds;
 3. the judge (LightGBM binary: is the answer shown right?) is fitted on the other folds'
    decisions, each made by a selector that never saw that fold — and laws' own judge on the
-   same rows without what laws leave unread (`UNREAD`);
+   same rows without what laws leave unread (decision.UNREAD);
 4. the refusal threshold is the one that serves members best on the other folds' held-out
    judgements (a right answer or a right refusal +1, a wrong answer -1, a wrong refusal 0);
 5. fold f's questions are asked end to end (`Bot.ask`, sub-questions and all) with that fold's
@@ -81,9 +81,10 @@ from pathlib import Path, PurePath
 
 import numpy as np
 
-from bot.answering.decision import JUDGE_FEATURES, decide
+from bot.answering.decision import JUDGE_FEATURES, UNREAD, decide
 from bot.answering.evidence import FEATURES
-from bot.answering.model import MODEL_FILE, AnswerModel, Scorer, genre, trees_from_lightgbm
+from bot.answering.model import (MODEL_FILE, AnswerModel, Scorer, genre, sigmoid,
+                                 trees_from_lightgbm)
 from evals.compare import FAILURES_LISTED
 from evals.heldout import FOLDS, doc_ids_named, held_out_set
 from evals.metrics import answer_correct, grade, interval_by_document, summarize
@@ -136,7 +137,7 @@ SEED = 7
 # 0.90 -> 0.925 with abstain recall 0.933 -> 0.90 (one question each way); cppcc, policy unchanged.
 # What the answering passage leaves unsaid of the question (clues.unsaid: the rarity of its
 # rarest character the passage holds in no two-character run, and their share) as judge features
-# (2026-12-07, kept), laws judged by a judge of their own that never read them (`UNREAD`), and
+# (2026-12-07, kept), laws judged by a judge of their own that never read them (UNREAD), and
 # the other documents' threshold read from their own judgements (`genre_thresholds`): held out,
 # CMRC abstain recall 0.869 -> 0.886 (36 better, 19 worse, p 0.03), precision 0.924 -> 0.925,
 # accuracy 0.893 both; every other set unchanged question by question. Tried on the way (CMRC
@@ -285,15 +286,12 @@ def fit_judge(rows: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> Scor
     return _exported(model, JUDGE_FEATURES, rows)
 
 
-# A genre's own judge reads every judge feature but these: it is fitted on every row with them
-# masked, so it is the judge that never knew them. What a law's passage leaves unsaid
-# (`unsaid`) is not read for laws at all (decision._unsaid); a judge shared with the rest still
-# placed law rows among encyclopedia rows that it had learned to split by unsaid, and laws
-# needed a threshold of 0.45 instead of 0.2 (held out, 2026-12-07: scale_dev 0.925 -> 0.875,
-# cppcc_dev 0.938 -> 0.923, all of it answerable law questions refused).
-UNREAD = {"law": ("unsaid_rarest", "unsaid_share")}
-
-
+# A genre's own judge reads every judge feature but those it leaves unread (decision.UNREAD): it
+# is fitted on every row with them masked, so it is the judge that never knew them. What a law's
+# passage leaves unsaid (`unsaid`) is not read for laws at all (decision._unsaid); a judge shared
+# with the rest still placed law rows among encyclopedia rows that it had learned to split by
+# unsaid, and laws needed a threshold of 0.45 instead of 0.2 (held out, 2026-12-07: scale_dev
+# 0.925 -> 0.875, cppcc_dev 0.938 -> 0.923, all of it answerable law questions refused).
 def fit_judges(rows: np.ndarray, labels: np.ndarray, weights: np.ndarray
                ) -> tuple[Scorer, tuple[tuple[str, Scorer], ...]]:
     """The judge, and each genre's own (`UNREAD`)."""
@@ -313,7 +311,7 @@ def judge_probs(judge: Scorer, own: tuple[tuple[str, Scorer], ...], rows: np.nda
         mask = np.array([g == name for g in genres], dtype=bool)
         if mask.any():
             raw[mask] = scorer.raw(rows[mask])
-    return 1 / (1 + np.exp(-raw))
+    return sigmoid(raw)
 
 
 def kb_weights(items: list[Item]) -> np.ndarray:

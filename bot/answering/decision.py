@@ -54,6 +54,9 @@ _DISPUTE_KINDS = frozenset({"count", "ratio", "duration", "frequency"})  # figur
 _STATED_FIGURE_KINDS = _DISPUTE_KINDS
 JUDGE_FEATURES = FEATURES + ("score", "lead", "second_part", "dated", "unseen", "unsaid_rarest",
                              "unsaid_share")
+# Judge features a genre does not read (`_unsaid`): they are missing (NaN) in its rows, and its
+# own judge is fitted without them (evals/fit_answerer.py `fit_judges`).
+UNREAD = {"law": ("unsaid_rarest", "unsaid_share")}
 
 
 @dataclass(frozen=True)
@@ -247,7 +250,7 @@ def _unsaid(q: Analysis, best: Candidate, kind: str) -> tuple[float, float]:
     cost scale_dev 0.925 -> 0.85 and cppcc_dev 0.938 -> 0.908, answerable law questions
     refused. For a law it is missing (NaN), and laws have a judge of their own that never read
     it (`AnswerModel.judge_for`)."""
-    if genre(kind) == "law":
+    if genre(kind) in UNREAD:
         return math.nan, math.nan
     return unsaid(q.text, f"{best.source.context}\n{best.source.text}")
 

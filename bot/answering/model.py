@@ -107,7 +107,7 @@ class AnswerModel:
     # per genre of the answering document (`genre`), where the fit had enough of it
     thresholds: tuple[tuple[str, float], ...] = ()
     # per genre, a judge of its own: one that does not read what the genre's rows leave unread
-    # (evals/fit_answerer.py `UNREAD`)
+    # (decision.UNREAD)
     judges: tuple[tuple[str, Scorer], ...] = ()
 
     def threshold_for(self, kind: str) -> float:
