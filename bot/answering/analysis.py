@@ -43,6 +43,7 @@ class Analysis:
     stated: tuple[float, ...] = ()  # figures the question itself gives
     followup: bool = False
     several: bool = False  # asks for more than one thing
+    asks_reason: bool = False  # asks why, and nothing of a kind above
     weights: tuple[tuple[str, float], ...] = ()  # term -> idf weight, own and context terms
     unseen: tuple[str, ...] = ()  # own terms no indexed passage holds: the member's own words
     # Which analysis this is: work cached for a question is shared by the steps answering it,
@@ -101,7 +102,8 @@ def _read(text: str, lex: Lexicon, known: Callable[[str], bool]) -> Analysis:
         # the measure word asked (场次) is read as the unit, with its aliases; not as a topic
         terms=tuple(t for t in content_terms(text, lex) if not unit or t != unit.group(2)),
         focus=tuple(focus), focus_is_noun=is_noun, stated=tuple(stated_figures(text)),
-        several=len(kinds) > 1 or bool(lex.several.search(text)))
+        several=len(kinds) > 1 or bool(lex.several.search(text)),
+        asks_reason=kinds[-1] == "what" and bool(lex.reason_asked.search(text)))
 
 
 def _complete(q: Analysis, prev: Analysis) -> Analysis:

@@ -144,6 +144,8 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
     beside = []
     if len(picks) == 1 and not dated:
         beside = continuation(ev, best, q) or neighbour_part(ev, scores, best)
+        if q.asks_reason:
+            beside += [c for c in cause_beside(ev, best) if c not in beside]
         if not q.asks_figure:
             beside += runner_up(ranked, scores, best, beside)
     return Decision(tuple(trim(p, q) for p in picks), confidence=confidence, judged=tuple(row),
@@ -320,6 +322,22 @@ def neighbour_part(ev: Evidence, scores: dict[int, float], best: Candidate,
               if scores[id(c)] >= floor and c.quote != best.quote
               and not c.quote.endswith(("：", ":"))]
     return [max(beside, key=lambda c: scores[id(c)])] if beside else []
+
+
+def cause_beside(ev: Evidence, best: Candidate) -> list[Candidate]:
+    """A reason asked ('…为什么…'): the sentence that says what the question says is the effect,
+    and unless it states a cause itself ('因为', '由于'…), the cause stands beside it — before
+    it when it opens with a consequence ('因此', '所以'…), else after it. That sentence of the
+    same passage, if there is one."""
+    lex = lexicon()
+    if lex.cause.search(best.quote):
+        return []
+    same = sorted((c for c in ev.candidates if c.source is best.source), key=lambda c: c.start)
+    at = next((i for i, c in enumerate(same) if c is best), None)
+    if at is None:
+        return []
+    side = same[at - 1:at] if lex.consequence.search(best.quote) else same[at + 1:at + 2]
+    return [c for c in side if c.quote != best.quote and not c.quote.endswith(("：", ":"))]
 
 
 def runner_up(ranked: list[Candidate], scores: dict[int, float], best: Candidate,

@@ -67,6 +67,9 @@ class Lexicon:
     frequency: re.Pattern
     ratio: re.Pattern
     approximate: re.Pattern
+    reason_asked: re.Pattern  # a question asking why
+    cause: re.Pattern  # a sentence stating a cause
+    consequence: re.Pattern  # a sentence opening with a consequence of what precedes it
 
 
 @lru_cache(maxsize=4)
@@ -104,4 +107,6 @@ def lexicon(path: Path = LEXICON_FILE) -> Lexicon:
         synonyms={word: tuple(forms) for word, forms in raw["synonyms"].items()},
         expansions=dict(raw["expansions"]), total=c(fig["total"]), slogan=c(fig["slogan"]),
         organisation=c(fig["organisation"]), frequency=c(fig["frequency"]),
-        ratio=c(fig["ratio"]), approximate=c(fig["approximate"]))
+        ratio=c(fig["ratio"]), approximate=c(fig["approximate"]),
+        reason_asked=c(raw["reasons"]["asked"]), cause=c(raw["reasons"]["cause"]),
+        consequence=c(raw["reasons"]["consequence"]))

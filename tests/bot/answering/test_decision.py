@@ -444,7 +444,7 @@ def test_the_sentence_beside_is_shown_in_reading_order_and_the_judge_never_reads
 
     first, best = passage_of("果肉的钙含量比菠菜高。", "因此它被称为笨蛋水果。")
     model = by_cover()
-    q = analyze("为什么猴面包树被称为笨蛋水果？")
+    q = analyze("猴面包树被称为什么？")  # no reason asked: the cause is not shown for itself
     close = Evidence((best.source,), (with_cover(first, 1.0), with_cover(best, 2.0)), frozenset())
     far = Evidence((best.source,), (with_cover(first, -1.0), with_cover(best, 2.0)), frozenset())
     shown = decide(q, close, model, facts(), lambda d: "")
@@ -572,3 +572,41 @@ def test_the_judge_reads_what_a_passage_leaves_unsaid_except_in_a_law():
     assert not law.refused and math.isnan(law.judged[JUDGE_FEATURES.index("unsaid_rarest")])
     asked = decide(analyze("钩鼻海蛇主要以什么为食？"), ev, model, facts("document"), lambda d: "")
     assert not asked.refused
+
+
+def test_a_reason_asked_shows_the_cause_beside_the_sentence_that_restates_the_question():
+    from bot.answering.decision import cause_beside
+    from bot.answering.evidence import Evidence
+
+    before, effect, after = passage_of("桥身涂成七种颜色。", "因此人们叫它彩虹桥。", "桥长八百米。")
+    ev = Evidence((effect.source,), (before, effect, after), frozenset())
+    assert cause_beside(ev, effect) == [before]  # a consequence: its cause stands before it
+    restates, cause, far = passage_of("小城的居民很少外出。", "冬季大雪常常封山。", "城里有两所学校。")
+    ev = Evidence((restates.source,), (restates, cause, far), frozenset())
+    assert cause_beside(ev, restates) == [cause]  # else the sentence after it
+    stated, nxt = passage_of("由于冬季大雪封山，居民很少外出。", "城里有两所学校。")
+    assert cause_beside(Evidence((stated.source,), (stated, nxt), frozenset()), stated) == []
+    last, lead = passage_of("居民很少外出。", "原因如下：")
+    assert cause_beside(Evidence((last.source,), (last, lead), frozenset()), last) == []
+
+
+def test_only_a_reason_asked_shows_the_cause_and_the_judge_never_reads_it():
+    from bot.answering.decision import decide
+    from bot.answering.evidence import Evidence
+
+    cause, effect, far = passage_of("桥身涂成七种颜色。", "因此人们叫它彩虹桥。", "桥长八百米。")
+    ev = Evidence((effect.source,), (with_cover(cause, -2.0), with_cover(effect, 2.0),
+                                     with_cover(far, -2.0)), frozenset())
+    why = decide(analyze("人们为什么叫它彩虹桥？"), ev, by_cover(), facts(), lambda d: "")
+    what = decide(analyze("人们叫它什么桥？"), ev, by_cover(), facts(), lambda d: "")
+    assert [p.quote for p in why.shown] == ["桥身涂成七种颜色。", "因此人们叫它彩虹桥。"]
+    assert [p.quote for p in what.shown] == ["因此人们叫它彩虹桥。"]
+    assert why.confidence == what.confidence
+
+
+def test_a_reason_is_asked_only_by_a_question_of_no_other_kind():
+    assert analyze("人们为什么叫它彩虹桥？").asks_reason
+    assert analyze("这次停电的原因是什么？").asks_reason
+    assert not analyze("事故原因由哪个部门调查？").asks_reason  # asks who
+    assert not analyze("为什么要在三日内申报，逾期几日不予受理？").asks_reason  # asks a figure
+    assert not analyze("人们叫它什么桥？").asks_reason
