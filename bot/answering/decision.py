@@ -28,7 +28,12 @@ from bot.answering.reasons import HARD, Reason
 from ingest.splitter import CN_NUM, clause_cuts, sentence_spans
 
 _MAX_QUOTE = 80  # a figure needs little context around it
-_MAX_QUOTE_WORDS = 150  # a rule or a name is read in its whole sentence
+# A rule or a name is read in its whole sentence. Held out (evals/fit_answerer.py, five folds by
+# document, 2026-12-07): 150 -> 200 kept a right answer a cut had dropped for 8 of 2,715 CMRC
+# questions read with a fixed selector; refitted, CMRC 0.897 -> 0.901 (26 better, 17 worse,
+# within chance) and scale_dev 0.925 -> 0.900 (one question); an answer grows 1 character on
+# average.
+_MAX_QUOTE_WORDS = 200
 _HISTORY_DATE = re.compile(r"((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日")
 _SECOND = 0.5  # a second sentence must cover this share of what the first leaves out
 _REACH = 3.0  # a sentence this far below the best in the selector's log-odds is still in reach
@@ -38,6 +43,7 @@ _REACH = 3.0  # a sentence this far below the best in the selector's log-odds is
 # 0.898 -> 0.915 with 7.6 % of answers a sentence longer (laws 0.825 -> 0.875, 15 %); 1.0 gains
 # half as much, 3.0 lengthens twice as many answers for little more.
 _NEIGHBOUR_REACH = 2.0
+_SPREAD_TOP = 5  # the best passages whose documents the judge counts (`spread`)
 # The next-best sentence of the best one's document, this close to it in log-odds, is shown with
 # it too (`runner_up`), when the question asks no figure. Read from held-out selector scores
 # (evals/fit_answerer.py `runner_up_by_reach`, five folds by document, the questions asking no
@@ -53,10 +59,15 @@ _DISPUTE_KINDS = frozenset({"count", "ratio", "duration", "frequency"})  # figur
 # '晚春或初夏'; an article number is the citation's).
 _STATED_FIGURE_KINDS = _DISPUTE_KINDS
 JUDGE_FEATURES = FEATURES + ("score", "lead", "second_part", "dated", "unseen", "unsaid_rarest",
-                             "unsaid_share")
-# Judge features a genre does not read (`_unsaid`): they are missing (NaN) in its rows, and its
-# own judge is fitted without them (evals/fit_answerer.py `fit_judges`).
-UNREAD = {"law": ("unsaid_rarest", "unsaid_share")}
+                             "unsaid_share", "spread_documents", "spread_share")
+# Judge features a genre does not read (`unread`): they are missing (NaN) in its rows, and its
+# own judge is fitted without them (evals/fit_answerer.py `fit_judges`). A member names a law's
+# matter in their own words ('打官司', '交钱'), so a law's passage leaves much of a fair question
+# unsaid; and a law question's articles may stand in several laws at once. An article or report
+# is asked about by the name it uses, and its best passages gather in it. Held out
+# (evals/fit_answerer.py, 2026-12-07), unsaid read for laws too cost scale_dev 0.925 -> 0.85 and
+# cppcc_dev 0.938 -> 0.908, answerable law questions refused.
+UNREAD = {"law": ("unsaid_rarest", "unsaid_share", "spread_documents", "spread_share")}
 
 
 @dataclass(frozen=True)
@@ -127,8 +138,9 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
                         ranked=tuple(ranked))
     kind = docs[best.source.doc_id].kind if best.source.doc_id in docs else ""
     left = _unsaid(q, best, kind)
-    row = judge_row(best, scores, ranked, len(picks) > 1, dated, stands_for=ranked[0],
-                    unseen=len(q.unseen) / max(1, len(q.terms)), unsaid=left)
+    row = unread(kind, judge_row(best, scores, ranked, len(picks) > 1, dated, stands_for=ranked[0],
+                    unseen=len(q.unseen) / max(1, len(q.terms)), unsaid=left,
+                    spread=spread(ev.sources, best)))
     confidence = float(sigmoid(model.judge_for(kind).raw(np.array([row]))[0]))
     # A law the question names, and the line of its history for the event asked (or its own
     # sentence dating that event: '本法自1990年10月1日起施行'): a lookup in the law itself, not a
@@ -229,32 +241,46 @@ def rank(ev: Evidence, model: AnswerModel) -> tuple[list[Candidate], dict[int, f
 
 def judge_row(best: Candidate, scores: dict[int, float], ranked: list[Candidate],
               two_parts: bool, dated: bool = False, stands_for: Candidate | None = None,
-              unseen: float = 0.0, unsaid: tuple[float, float] = (0.0, 0.0)) -> list[float]:
+              unseen: float = 0.0, unsaid: tuple[float, float] = (0.0, 0.0),
+              spread: tuple[float, float] = (1.0, 1.0)) -> list[float]:
     """The judge's inputs: the chosen candidate's features, its score, its lead over the best
     other sentence, whether a second part was added, and whether the answer is a line of a
     law's history chosen by the event asked, and the share of the question's words no passage
     holds (a member's own wording: '监委', '多久' cover nothing, yet the question is fair), and
     what of the question the answering passage leaves unsaid (`unsaid`: the rare characters
-    of another thing's name, when the document asked about is not in the knowledge base). A list
-    item chosen for its lead (`stands_for`) is scored as the lead was: the two are one answer."""
+    of another thing's name, when the document asked about is not in the knowledge base), and
+    how the passages read spread over documents (`spread`). A list item chosen for its lead
+    (`stands_for`) is scored as the lead was: the two are one answer."""
     shown = {best.quote} | ({stands_for.quote} if stands_for is not None else set())
     score = max(scores[id(best)], scores[id(stands_for)] if stands_for is not None else -1e9)
     others = [scores[id(c)] for c in ranked if c.quote not in shown]
     return [*best.features, score, score - max(others, default=score - 10.0), float(two_parts),
-            float(dated), unseen, *unsaid]
+            float(dated), unseen, *unsaid, *spread]
+
+
+def spread(sources: tuple[Source, ...], best: Candidate, top: int = _SPREAD_TOP
+           ) -> tuple[float, float]:
+    """How the best `top` passages read spread over documents: how many documents they come
+    from, and the share of them from the answering one. The document a question is about, when
+    the knowledge base holds it, gathers most of the best passages; when it does not, they
+    scatter over documents on like things (two fish of one genus, two stations of one line)."""
+    docs = [s.doc_id for s in sources[:top]]
+    return float(len(set(docs))), docs.count(best.source.doc_id) / max(1, len(docs))
 
 
 def _unsaid(q: Analysis, best: Candidate, kind: str) -> tuple[float, float]:
-    """What of the question the answering passage leaves unsaid (`unsaid`), read for every genre
-    but laws: a member names a law's matter in their own words ('打官司', '交钱'), so a law's
-    passage leaves much of a fair question unsaid, while an article or report is asked about
-    by the name it uses. Held out (evals/fit_answerer.py, 2026-12-07), read for laws too it
-    cost scale_dev 0.925 -> 0.85 and cppcc_dev 0.938 -> 0.908, answerable law questions
-    refused. For a law it is missing (NaN), and laws have a judge of their own that never read
-    it (`AnswerModel.judge_for`)."""
-    if genre(kind) in UNREAD:
+    """What of the question the answering passage leaves unsaid (`unsaid`); missing (NaN) for a
+    genre that does not read it (`UNREAD`), so that no sentence of a law is taken to say all."""
+    if "unsaid_share" in UNREAD.get(genre(kind), ()):
         return math.nan, math.nan
     return unsaid(q.text, f"{best.source.context}\n{best.source.text}")
+
+
+def unread(kind: str, row: list[float]) -> list[float]:
+    """The judge's row with the features the document's genre does not read (`UNREAD`) missing
+    (NaN): laws have a judge of their own that never read them (`AnswerModel.judge_for`)."""
+    skip = UNREAD.get(genre(kind), ())
+    return [math.nan if name in skip else value for name, value in zip(JUDGE_FEATURES, row)]
 
 
 # ---- choosing -----------------------------------------------------------------------------------

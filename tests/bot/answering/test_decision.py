@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.answering.analysis import analyze
-from bot.answering.decision import (JUDGE_FEATURES, DocFacts, document_not_in_kb, national_vs_local,
+from bot.answering.decision import (_MAX_QUOTE_WORDS, JUDGE_FEATURES, DocFacts,
+                                    document_not_in_kb, national_vs_local,
                                     only_stated, other_body, place_missing, rule_from_news,
                                     trim, wrong_unit, year_or_version_missing)
 from bot.answering.evidence import FEATURES, Candidate, Source
@@ -279,8 +280,9 @@ def test_a_trim_never_cuts_a_figure_or_a_quotation_in_two():
     said = ("钱谦益在集中作序称：“文章者，天地英淑之气与人之灵心结习而成者也，与山水近，与市朝远，"
             "与异石古木哀吟清唳近，与尘壒远，与钟鼎彝器法书名画近，与时俗玩好远，故风流儒雅、博物好古之人，"
             "文章往往殊邈于世，其结习使然也，今观君之集，清而不寒，丽而有则，信乎其为博物好古者之文，"
-            "而非时俗之所能及也，余故乐为之序，以告世之读是集者。”")
-    assert len(said) > 150
+            "而非时俗之所能及也，其辞简而不陋，其旨远而不迂，其气和而不靡，其韵长而不冗，读之者如入山林，"
+            "如对古人，余故乐为之序，以告世之读是集者。”")
+    assert len(said) > _MAX_QUOTE_WORDS
     c = trim(pick(said), analyze("钱谦益作序是如何评价文章的？"))
     assert c.quote.startswith("钱谦益") and c.quote.endswith("读是集者。”")
 
@@ -610,3 +612,30 @@ def test_a_reason_is_asked_only_by_a_question_of_no_other_kind():
     assert not analyze("事故原因由哪个部门调查？").asks_reason  # asks who
     assert not analyze("为什么要在三日内申报，逾期几日不予受理？").asks_reason  # asks a figure
     assert not analyze("人们叫它什么桥？").asks_reason
+
+
+def test_the_judge_reads_how_the_best_passages_spread_over_documents():
+    from bot.answering.decision import spread
+
+    best = passage_of("桥长八百米。")[0]
+
+    def src(doc_id: str) -> Source:
+        return replace(best.source, doc_id=doc_id)
+
+    gathered = (best.source, src("d1"), src("d1"), src("d2"), src("d1"), src("d3"))
+    scattered = (src("d2"), src("d3"), best.source, src("d4"), src("d5"))
+    assert spread(gathered, best) == (2.0, 0.8)  # the best five only
+    assert spread(scattered, best) == (5.0, 0.2)
+    assert spread((best.source,), best) == (1.0, 1.0)
+
+
+def test_a_law_leaves_unsaid_and_spread_unread():
+    import math
+
+    from bot.answering.decision import UNREAD, unread
+
+    row = [1.0] * len(JUDGE_FEATURES)
+    masked = dict(zip(JUDGE_FEATURES, unread("law", row)))
+    assert {n for n, v in masked.items() if math.isnan(v)} == set(UNREAD["law"]) >= {
+        "unsaid_share", "spread_documents", "spread_share"}
+    assert unread("report", row) == row == unread("document", row)
