@@ -288,7 +288,7 @@ def fit_judge(rows: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> Scor
 
 # A genre's own judge reads every judge feature but those it leaves unread (decision.UNREAD): it
 # is fitted on every row with them masked, so it is the judge that never knew them. What a law's
-# passage leaves unsaid (`unsaid`) is not read for laws at all (decision._unsaid, decision.unread); a judge shared
+# passage leaves unsaid (`unsaid`) is not read for laws at all (decision.unread); a judge shared
 # with the rest still placed law rows among encyclopedia rows that it had learned to split by
 # unsaid, and laws needed a threshold of 0.45 instead of 0.2 (held out, 2026-12-07: scale_dev
 # 0.925 -> 0.875, cppcc_dev 0.938 -> 0.923, all of it answerable law questions refused).

@@ -138,9 +138,9 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
                         ranked=tuple(ranked))
     kind = docs[best.source.doc_id].kind if best.source.doc_id in docs else ""
     left = _unsaid(q, best, kind)
-    row = unread(kind, judge_row(best, scores, ranked, len(picks) > 1, dated, stands_for=ranked[0],
-                    unseen=len(q.unseen) / max(1, len(q.terms)), unsaid=left,
-                    spread=spread(ev.sources, best)))
+    row = unread(kind, judge_row(best, scores, ranked, len(picks) > 1, dated,
+                                 stands_for=ranked[0], unseen=len(q.unseen) / max(1, len(q.terms)),
+                                 unsaid=left, spread=spread(ev.sources, best)))
     confidence = float(sigmoid(model.judge_for(kind).raw(np.array([row]))[0]))
     # A law the question names, and the line of its history for the event asked (or its own
     # sentence dating that event: '本法自1990年10月1日起施行'): a lookup in the law itself, not a
