@@ -296,9 +296,9 @@ def fit_judges(rows: np.ndarray, labels: np.ndarray, weights: np.ndarray
                ) -> tuple[Scorer, tuple[tuple[str, Scorer], ...]]:
     """The judge, and each genre's own (`UNREAD`)."""
     own = []
-    for name, unread in UNREAD.items():
+    for name, names in UNREAD.items():
         masked = rows.copy()
-        masked[:, [JUDGE_FEATURES.index(f) for f in unread]] = np.nan
+        masked[:, [JUDGE_FEATURES.index(f) for f in names]] = np.nan
         own.append((name, fit_judge(masked, labels, weights)))
     return fit_judge(rows, labels, weights), tuple(own)
 

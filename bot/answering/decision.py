@@ -68,6 +68,7 @@ JUDGE_FEATURES = FEATURES + ("score", "lead", "second_part", "dated", "unseen", 
 # (evals/fit_answerer.py, 2026-12-07), unsaid read for laws too cost scale_dev 0.925 -> 0.85 and
 # cppcc_dev 0.938 -> 0.908, answerable law questions refused.
 UNREAD = {"law": ("unsaid_rarest", "unsaid_share", "spread_documents", "spread_share")}
+_UNSAID = tuple(JUDGE_FEATURES.index(n) for n in ("unsaid_rarest", "unsaid_share"))
 
 
 @dataclass(frozen=True)
@@ -137,10 +138,14 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
         return Decision((), Reason.NO_FIGURE, tuple(unmentioned(q, ev).items()),
                         ranked=tuple(ranked))
     kind = docs[best.source.doc_id].kind if best.source.doc_id in docs else ""
-    left = _unsaid(q, best, kind)
     row = unread(kind, judge_row(best, scores, ranked, len(picks) > 1, dated,
                                  stands_for=ranked[0], unseen=len(q.unseen) / max(1, len(q.terms)),
-                                 unsaid=left, spread=spread(ev.sources, best)))
+                                 unsaid=unsaid(q.text, f"{best.source.context}\n"
+                                                       f"{best.source.text}"),
+                                 spread=spread(ev.sources, best)))
+    # as the judge read it: missing for a genre that does not read it, so that no sentence of a
+    # law is taken to say all the question says
+    left = tuple(row[i] for i in _UNSAID)
     confidence = float(sigmoid(model.judge_for(kind).raw(np.array([row]))[0]))
     # A law the question names, and the line of its history for the event asked (or its own
     # sentence dating that event: '本法自1990年10月1日起施行'): a lookup in the law itself, not a
@@ -266,14 +271,6 @@ def spread(sources: tuple[Source, ...], best: Candidate, top: int = _SPREAD_TOP
     scatter over documents on like things (two fish of one genus, two stations of one line)."""
     docs = [s.doc_id for s in sources[:top]]
     return float(len(set(docs))), docs.count(best.source.doc_id) / max(1, len(docs))
-
-
-def _unsaid(q: Analysis, best: Candidate, kind: str) -> tuple[float, float]:
-    """What of the question the answering passage leaves unsaid (`unsaid`); missing (NaN) for a
-    genre that does not read it (`UNREAD`), so that no sentence of a law is taken to say all."""
-    if "unsaid_share" in UNREAD.get(genre(kind), ()):
-        return math.nan, math.nan
-    return unsaid(q.text, f"{best.source.context}\n{best.source.text}")
 
 
 def unread(kind: str, row: list[float]) -> list[float]:
