@@ -2,6 +2,7 @@
 
     cppcc-kb bench ingest   [--corpus PATH ...] [--limit N] [--data DIR] [--skip-baseline]
     cppcc-kb bench query    [--data DIR] [--questions SET ...] [--runs N] [--http]
+    cppcc-kb bench scale    [--data DIR ...] [--results FILE ...] [--png FILE]
     cppcc-kb bench splitter [--limit N] [--splitter NAME ...]
 
 Tables go to stdout, progress to stderr. See bench/README.md for what each figure means.
@@ -181,10 +182,14 @@ def query_command(ctx: click.Context, data: Path | None, sets: tuple[Path, ...],
 
 
 @bench.command(name="scale")
-@click.option("--data", "datas", multiple=True, required=True,
+@click.option("--data", "datas", multiple=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Knowledge bases of growing size (repeatable), e.g. the shared corpus, ten "
                    "times it, the full scale corpus; DIR-langchain beside one adds the baseline.")
+@click.option("--results", "saved", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also chart an earlier run: the file `bench query --http --json FILE` "
+                   "wrote (repeatable), so a long run at full scale is not measured again.")
 @_asked_questions
 @click.option("--baseline-from-ours", is_flag=True,
               help="Where DIR-langchain is absent, fill it with our chunks and their stored "
@@ -194,20 +199,29 @@ def query_command(ctx: click.Context, data: Path | None, sets: tuple[Path, ...],
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write all results as one JSON file.")
 @click.pass_context
-def scale_command(ctx: click.Context, datas: tuple[Path, ...], sets: tuple[Path, ...],
-                  runs: int | None, limit: int | None, baseline_from_ours: bool, png: Path,
-                  json_out: Path | None):
+def scale_command(ctx: click.Context, datas: tuple[Path, ...], saved: tuple[Path, ...],
+                  sets: tuple[Path, ...], runs: int | None, limit: int | None,
+                  baseline_from_ours: bool, png: Path, json_out: Path | None):
     """Latency and memory against corpus size: `bench query --http` per knowledge base, one PNG."""
     from bench.ingest_bench import baseline_dir
     from bench.query_bench import bench_query, report
     from bench.rss import stop_on_sigterm
-    from bench.scale_bench import plot, scale_rows, table
+    from bench.scale_bench import ScaleError, load_results, plot, scale_rows, table
 
+    if not datas and not saved:
+        raise click.UsageError("give knowledge bases to measure (--data DIR) or earlier runs "
+                               "to chart (--results FILE)")
+    try:
+        results = [load_results(path) for path in saved]
+    except ScaleError as exc:
+        raise click.UsageError(str(exc)) from exc
     stop_on_sigterm()
     settings = ctx.obj()
     sets = sets or tuple(s for s in DEFAULT_SETS if s.exists())
     click.echo(f"# bench scale · {_machine()}")
-    results = []
+    for path, result in zip(saved, results):
+        click.echo(f"# results: {path} · data: {result['data']} · measured code "
+                   f"{result.get('code', '?')}")
     for data in (d.resolve() for d in datas):
         if not (data / "chroma").exists():
             raise click.UsageError(f"{data} holds no knowledge base")

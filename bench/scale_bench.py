@@ -9,6 +9,7 @@ dominates, the ask's curve should run flat beside the embedding's.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib
@@ -20,6 +21,23 @@ import matplotlib.pyplot as plt  # noqa: E402
 SERIES = (("http", "POST /api/ask", "#2f6fb0"), ("in-process", "Bot.ask", "#3a9a5b"),
           ("embed", "query embedding alone", "#9aa5b1"),
           ("baseline", "LangChain retriever k=5", "#d08a2e"))
+
+
+class ScaleError(Exception):
+    """A saved run that cannot be charted; the message names the file and the fix."""
+
+
+def load_results(path: Path) -> dict:
+    """One knowledge base's results, as `bench query --json FILE` wrote them."""
+    try:
+        result = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ScaleError(f"{path}: not readable as JSON ({exc}); give the file that "
+                         "`cppcc-kb bench query --json FILE` wrote") from exc
+    if not isinstance(result, dict) or not (result.get("in-process") or {}).get("chunks"):
+        raise ScaleError(f"{path}: holds no `bench query` run (no in-process measurement); "
+                         "give the file that `cppcc-kb bench query --http --json FILE` wrote")
+    return result
 
 
 def scale_rows(results: list[dict]) -> list[dict]:

@@ -1,4 +1,4 @@
-"""Smoke runs of `cppcc-kb bench ingest|query|splitter` on two documents of the shared corpus.
+"""Smoke runs of `cppcc-kb bench ingest|query|scale|load|splitter` on two shared documents.
 
 Each command runs as a real CLI process (the benchmarks start measured child processes of their
 own). Only the shape of the printed tables is checked — fields present, numbers positive —
@@ -68,9 +68,25 @@ def test_bench_ingest_prints_both_pipelines(bench_kb):
     assert (data / "chroma").is_dir() and (data.parent / "kb-langchain").is_dir()
 
 
-def test_bench_query_prints_latency_per_stage(bench_kb):
-    data, _ = bench_kb
-    out = _run("bench", "query", "--data", str(data), "--limit", "2", "--runs", "1", "--http")
+@pytest.fixture(scope="module")
+def query_run(bench_kb, tmp_path_factory) -> tuple[str, Path]:
+    """One `bench query --http` over a copy of the store with no baseline beside it, so the
+    baseline is filled from our own chunks and vectors; its printout and its JSON."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("query")
+    shutil.copytree(bench_kb[0], root / "kb")
+    saved = root / "query.json"
+    out = _run("bench", "query", "--data", str(root / "kb"), "--limit", "2", "--runs", "1",
+               "--http", "--baseline-from-ours", "--json", str(saved))
+    assert (root / "kb-langchain").is_dir()
+    return out, saved
+
+
+def test_bench_query_prints_latency_per_stage(query_run):
+    out, _ = query_run
+    copied = re.search(r"# baseline: (\d+) of our chunks copied", out)
+    assert copied and int(copied.group(1)) > 0
     for label in ("Bot.ask (in-process) wall", "prepare", "retrieve", "answer", "verify",
                   "LangChain retriever k=5 wall", "embed_query"):
         n, p50, p95, mean, top = _row(out, label)[:5]
@@ -107,20 +123,6 @@ def test_bench_load_counts_requests_errors_and_stale_answers_per_level(bench_kb)
     assert "负载测试" not in listed and listed.strip()
 
 
-def test_bench_query_baseline_from_our_vectors(bench_kb, tmp_path):
-    import shutil
-
-    data = tmp_path / "kb"  # a copy without kb-langchain beside it
-    shutil.copytree(bench_kb[0], data)
-    out = _run("bench", "query", "--data", str(data), "--limit", "2", "--runs", "1",
-               "--no-profile", "--baseline-from-ours")
-    copied = re.search(r"# baseline: (\d+) of our chunks copied", out)
-    assert copied and int(copied.group(1)) > 0
-    assert (tmp_path / "kb-langchain").is_dir()
-    n, p50 = _row(out, "LangChain retriever k=5 wall")[:2]
-    assert _num(n) == 2 and _num(p50) > 0
-
-
 def test_bench_splitter_scores_each_splitter(tmp_path, shared_corpus, shared_evals):
     out = _run("bench", "splitter", "--corpus", str(shared_corpus), "--limit", "2",
                "--questions", str(shared_evals / "seed_dev.jsonl"),
@@ -136,15 +138,37 @@ def test_bench_splitter_scores_each_splitter(tmp_path, shared_corpus, shared_eva
         assert all(0 <= s <= 1 for s in scores), r
 
 
-def test_bench_scale_charts_each_knowledge_base(bench_kb, tmp_path):
-    data, _ = bench_kb
+def test_bench_scale_charts_saved_runs_one_row_per_knowledge_base(query_run, tmp_path):
+    import json
+
+    _, saved = query_run
+    other = tmp_path / "other.json"  # the same run as if measured over a larger store
+    result = json.loads(saved.read_text("utf-8"))
+    chunks = result["in-process"]["chunks"]
+    result["in-process"]["chunks"] = chunks * 10
+    other.write_text(json.dumps(result), "utf-8")
     png = tmp_path / "scale.png"
-    out = _run("bench", "scale", "--data", str(data), "--data", str(data), "--limit", "2",
-               "--runs", "1", "--png", str(png), "--json", str(tmp_path / "scale.json"))
-    rows = [line for line in out.splitlines() if re.match(r"^\s*[\d,]+\s+POST /api/ask", line)]
-    assert len(rows) == 2  # one per knowledge base
+    out = _run("bench", "scale", "--results", str(saved), "--results", str(other),
+               "--png", str(png), "--json", str(tmp_path / "scale.json"))
+    rows = [line.split() for line in out.splitlines()
+            if re.match(r"^\s*[\d,]+\s+POST /api/ask", line)]
+    assert [_num(r[0]) for r in rows] == [chunks, chunks * 10]  # one per store, by size
     assert "query embedding alone" in out and "LangChain retriever k=5" in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    charted = json.loads((tmp_path / "scale.json").read_text("utf-8"))
+    assert [r["chunks"] for r in charted["rows"]] == [chunks, chunks * 10]
+
+
+def test_bench_scale_refuses_what_it_cannot_chart(tmp_path):
+    bad = tmp_path / "notes.json"
+    bad.write_text("p50 was fine", "utf-8")
+    for args, said in ((["--results", str(bad)], "notes.json: not readable as JSON"),
+                       ([], "--data DIR"), (["--data", str(tmp_path)], "holds no knowledge base")):
+        proc = subprocess.run([sys.executable, "-c", "from cppcc_kb.cli import main; main()",
+                               "bench", "scale", "--png", str(tmp_path / "x.png"), *args],
+                              cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2 and said in proc.stderr, proc.stderr
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_bench_query_two_serve_of_one_chroma_run(bench_kb, tmp_path):
