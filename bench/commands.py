@@ -1,7 +1,7 @@
 """Benchmarks: speed and memory, always beside a plain LangChain baseline.
 
-    cppcc-kb bench ingest   [--corpus PATH ...] [--limit N] [--data DIR] [--skip-baseline]
-    cppcc-kb bench query    [--data DIR] [--questions SET ...] [--runs N] [--http]
+    cppcc-kb bench ingest   [--corpus PATH ...] [--limit N] [--data DIR] [--skip-baseline] [--versus REF]
+    cppcc-kb bench query    [--data DIR] [--questions SET ...] [--runs N] [--http] [--versus REF]
     cppcc-kb bench scale    [--data DIR ...] [--results FILE ...] [--png FILE]
     cppcc-kb bench splitter [--limit N] [--splitter NAME ...]
 
@@ -59,15 +59,18 @@ def bench():
 @click.option("--torch-threads", type=click.IntRange(min=1), default=None,
               help="Benchmark knob: torch threads in the measured processes (default: what "
                    "the embedder sets, one per CPU).")
+@click.option("--versus", metavar="COMMIT", default=None,
+              help="Also ingest each corpus with the code of this git commit (its cppcc_kb, "
+                   "ingest, bot and ui), in the same run, into a folder of its own.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Append each measured row to this JSONL file as it finishes.")
 @click.pass_context
 def ingest_command(ctx: click.Context, corpora: tuple[Path, ...], limit: int | None,
                    data: Path | None, skip_baseline: bool, skip_ours: bool,
-                   torch_threads: int | None, json_out: Path | None):
+                   torch_threads: int | None, versus: str | None, json_out: Path | None):
     """Ingest speed and memory: ours (with an unchanged re-ingest) beside plain LangChain."""
     from bench.ingest_bench import baseline_dir, bench_ingest, table
-    from bench.rss import stop_on_sigterm
+    from bench.rss import SnapshotError, stop_on_sigterm
 
     stop_on_sigterm()
     settings = ctx.obj()
@@ -90,10 +93,12 @@ def ingest_command(ctx: click.Context, corpora: tuple[Path, ...], limit: int | N
     try:
         rows = bench_ingest([c.resolve() for c in corpora], data, settings, limit=limit,
                             skip_baseline=skip_baseline, skip_ours=skip_ours,
-                            json_out=json_out, torch_threads=torch_threads,
+                            json_out=json_out, torch_threads=torch_threads, versus=versus,
                             echo=lambda m: click.echo(m, err=True))
         click.echo(table(rows))
         click.echo(f"# finished · {_machine()}")
+    except SnapshotError as exc:
+        raise click.UsageError(f"--versus: {exc}") from exc
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -141,21 +146,28 @@ def _filled_baseline(settings, data: Path, base: Path) -> None:
               help="Read the store from this Chroma server (`chroma run`, 127.0.0.1 only): "
                    "with --http, two `serve` of it are measured side by side; --data then is "
                    "a folder for their keyword indexes and logs.")
+@click.option("--versus", metavar="COMMIT", default=None,
+              help="Also measure the answering code of this git commit (its cppcc_kb, ingest, "
+                   "bot and ui) in the same run, over a copy of the knowledge base: in-process, "
+                   "and with --http its server asked in turn with this code's.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write all results as one JSON file.")
 @click.pass_context
 def query_command(ctx: click.Context, data: Path | None, sets: tuple[Path, ...],
                   runs: int | None, limit: int | None, http: bool, skip_baseline: bool,
                   baseline_from_ours: bool, profile: bool, torch_threads: int | None,
-                  chroma_url: str | None, json_out: Path | None):
+                  chroma_url: str | None, versus: str | None, json_out: Path | None):
     """Answer latency (p50/p95/mean, per stage) in extractive mode, beside the baseline."""
     from bench.ingest_bench import baseline_dir
     from bench.query_bench import bench_query, report
-    from bench.rss import stop_on_sigterm
+    from bench.rss import SnapshotError, stop_on_sigterm
 
     stop_on_sigterm()
     settings = ctx.obj()
     data = (data or settings.data).resolve()
+    if chroma_url and versus:
+        raise click.UsageError("--versus measures over a copy of a folder's knowledge base; "
+                               "it does not combine with --chroma-url")
     if chroma_url:
         from urllib.parse import urlparse
 
@@ -171,10 +183,14 @@ def query_command(ctx: click.Context, data: Path | None, sets: tuple[Path, ...],
     click.echo(f"# bench query · {_machine()}")
     click.echo(f"# data: {data} · baseline: {base if base.exists() else 'absent'} · sets: "
                f"{', '.join(s.name for s in sets)}")
-    results = bench_query(data, list(sets), settings, runs=runs, limit=limit, http=http,
-                          baseline=None if skip_baseline or not base.exists() else base,
-                          profile=profile, torch_threads=torch_threads,
-                          chroma_url=chroma_url, echo=lambda m: click.echo(m, err=True))
+    try:
+        results = bench_query(data, list(sets), settings, runs=runs, limit=limit, http=http,
+                              baseline=None if skip_baseline or not base.exists() else base,
+                              profile=profile, torch_threads=torch_threads,
+                              chroma_url=chroma_url, versus=versus,
+                              echo=lambda m: click.echo(m, err=True))
+    except SnapshotError as exc:
+        raise click.UsageError(f"--versus: {exc}") from exc
     click.echo(report(results))
     click.echo(f"# finished · {_machine()}")
     if json_out:

@@ -89,12 +89,15 @@ def _install_timers() -> dict[str, float]:
     import functools
     import importlib
 
-    totals = {name: 0.0 for name in _STAGES}
+    totals = {}
     for name, (module, cls, attr) in _STAGES.items():
         owner = importlib.import_module(module)
         if cls:
             owner = getattr(owner, cls)
-        original = getattr(owner, attr)
+        original = getattr(owner, attr, None)
+        if original is None:  # older code (`--versus`) without this stage
+            continue
+        totals[name] = 0.0
 
         def timed(*args, __f=original, __n=name, **kwargs):
             t0 = time.perf_counter()
@@ -136,8 +139,10 @@ def run_ours(params: dict) -> dict:
         "documents": statuses["added"] + statuses["updated"] + statuses["unchanged"],
         "statuses": statuses, "chunks": summary.chunks, "chars": summary.chars,
         "wall_s": round(summary.seconds, 3), "embed_s": round(summary.embed_seconds, 3),
-        "sentence_s": round(summary.sentence_seconds, 3),
-        "passage_precision": KnowledgeBase(settings, embedder).passage_precision(),
+        # older code (`--versus`) may have no sentence vectors and one passage precision
+        "sentence_s": round(getattr(summary, "sentence_seconds", 0.0), 3),
+        "passage_precision": getattr(KnowledgeBase(settings, embedder), "passage_precision",
+                                     lambda: "")(),
         "model_load_s": round(model_s, 2), "stages_s": {k: round(v, 3) for k, v in stages.items()},
         "failures": [f"{o.path}: {o.reason}" for o in summary.failed][:10],
         "load_start": load_start, "load_end": load_1min(), **runtime_info(),
@@ -162,17 +167,24 @@ def run_baseline(params: dict) -> dict:
 def bench_ingest(corpora: list[Path], data: Path, settings, limit: int | None = None,
                  skip_baseline: bool = False, skip_ours: bool = False,
                  json_out: Path | None = None, torch_threads: int | None = None,
-                 echo=print) -> list[dict]:
-    """Run the measured processes one after the other; a row per (corpus, pipeline)."""
+                 versus: str | None = None, echo=print) -> list[dict]:
+    """Run the measured processes one after the other; a row per (corpus, pipeline). With
+    `versus` (a git commit), that commit's ingest runs too, after ours, into a folder of its
+    own (deleted afterwards)."""
+    import tempfile
+
     common = {"embedder": settings.embedder, "model_cache": str(settings.model_cache),
               "embed_batch_size": settings.embed_batch_size, "data": str(data),
               "torch_threads": torch_threads}
     rows: list[dict] = []
     code = CodeSnapshot()
-    echo(f"# measured code: {code.id} (a snapshot of the project taken now)")
+    old = CodeSnapshot(versus) if versus else None
+    elsewhere = tempfile.TemporaryDirectory(prefix="cppcc-bench-versus-") if old else None
+    echo(f"# measured code: {code.id} (a snapshot of the project taken now)"
+         + (f"; versus {old.id}" if old else ""))
 
     def record(row: dict) -> None:
-        row["code"] = code.id
+        row.setdefault("code", code.id)
         rows.append(row)
         echo(f"# done: {row['corpus']} / {row['pipeline']}: {row.get('chunks', 0)} chunks, "
              f"wall {row.get('wall_s', 0):.1f}s, peak RSS {row.get('peak_rss_mb', 0):.0f} MB, "
@@ -182,13 +194,17 @@ def bench_ingest(corpora: list[Path], data: Path, settings, limit: int | None = 
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
     try:
-        _run_all(corpora, data, limit, skip_baseline, skip_ours, common, record, code)
+        _run_all(corpora, data, limit, skip_baseline, skip_ours, common, record, code,
+                 (versus, old, Path(elsewhere.name) / "kb") if old else None)
     finally:
-        code.cleanup()
+        for snapshot in (code, old, elsewhere):
+            if snapshot is not None:
+                snapshot.cleanup()
     return rows
 
 
-def _run_all(corpora, data, limit, skip_baseline, skip_ours, common, record, code) -> None:
+def _run_all(corpora, data, limit, skip_baseline, skip_ours, common, record, code,
+             versus=None) -> None:
     for corpus in corpora:
         name = corpus.name
         files = select_files(corpus, limit)
@@ -201,6 +217,13 @@ def _run_all(corpora, data, limit, skip_baseline, skip_ours, common, record, cod
             record(run_job("bench.ingest_bench:run_ours",
                            {**params, "pipeline": "ours", "label": f"ours {name}"},
                            f"ours {name}", code))
+        if versus:
+            ref, old, folder = versus
+            record({**run_job("bench.ingest_bench:run_ours",
+                              {**common, "paths": paths, "corpus": name, "data": str(folder),
+                               "pipeline": ref, "label": f"{ref} {name}"}, f"{ref} {name}", old),
+                    "code": old.id})
+        if not skip_ours:
             record(run_job("bench.ingest_bench:run_ours",
                            {**params, "pipeline": "reingest", "label": f"reingest {name}"},
                            f"reingest {name}", code))
@@ -226,7 +249,7 @@ def table(rows: list[dict]) -> str:
     columns: list[tuple[str, dict]] = []
     reingest = {r["corpus"]: r for r in rows if r["pipeline"] == "reingest"}
     for r in rows:
-        if r["pipeline"] in ("ours", "baseline"):
+        if r["pipeline"] != "reingest":  # ours, another commit's (--versus), the baseline
             columns.append((f"{r['corpus']} · {r['pipeline']}", r))
     lines_spec = [
         ("documents", lambda r, _: r["documents"]),
@@ -246,7 +269,8 @@ def table(rows: list[dict]) -> str:
          lambda r, _: 100 * (r["wall_s"] - r["embed_s"]) / r["embed_s"] if r["embed_s"] else 0.0),
         ("model load s (not in wall)", lambda r, _: r["model_load_s"]),
         ("peak RSS MB", lambda r, _: r["peak_rss_mb"]),
-        ("unchanged re-ingest s", lambda r, ri: ri["wall_s"] if ri else "n/a (no incremental)"),
+        ("unchanged re-ingest s", lambda r, ri: ri["wall_s"] if ri else
+         "n/a (no incremental)" if r["pipeline"] == "baseline" else "n/a"),
         ("  same, whole process s", lambda r, ri: ri["process_s"] if ri else "n/a"),
         ("  its peak RSS MB", lambda r, ri: ri["peak_rss_mb"] if ri else "n/a"),
         ("  its docs unchanged", lambda r, ri: ri["statuses"]["unchanged"] if ri else "n/a"),
@@ -275,6 +299,13 @@ def table(rows: list[dict]) -> str:
             out.append(f"{r['corpus']} · {r['pipeline']} — time outside the model: {parts}")
         for f in r.get("failures") or []:
             out.append(f"{r['corpus']} · {r['pipeline']} — FAILED {f}")
+    ours = {r["corpus"]: r for r in rows if r["pipeline"] == "ours"}
+    for r in rows:
+        mine = ours.get(r["corpus"])
+        if r["pipeline"] not in ("ours", "reingest", "baseline") and mine and r.get("wall_s"):
+            out.append(f"{r['corpus']}: wall, this code ÷ {r['pipeline']}: "
+                       f"{mine['wall_s'] / r['wall_s']:.2f}× ({mine['wall_s']:.1f} s against "
+                       f"{r['wall_s']:.1f} s)")
     codes = sorted({r.get("code", "?") for r in rows})
     out.append(f"measured code: {', '.join(codes)}")
     out.append("Chunk counts differ (our structure-aware splitter cuts at ≤300 characters, the "

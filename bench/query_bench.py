@@ -58,9 +58,10 @@ def _settings(params: dict):
     from cppcc_kb.settings import Settings
 
     extra = {k: params[k] for k in ("embedder", "model_cache") if params.get(k)}
+    if "log_questions" in Settings.model_fields:  # a commit measured by --versus may predate it
+        extra["log_questions"] = params.get("log_questions", True)
     return Settings(data=Path(params["data"]), chroma_url=params.get("chroma_url"),
-                    answer_mode="extractive",
-                    log_questions=params.get("log_questions", True), **extra)
+                    answer_mode="extractive", **extra)
 
 
 def _slowest(per_question: dict[str, list[float]], n: int = 5) -> list[tuple[str, float]]:
@@ -221,25 +222,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_http_pair(params: dict, echo=print, code: CodeSnapshot | None = None) -> tuple[dict, dict]:
+def run_http_pair(params: dict, echo=print, code: CodeSnapshot | None = None,
+                  versus: tuple[dict, CodeSnapshot] | None = None) -> tuple[dict, dict]:
     """Two API servers at once, asked in alternation (which one goes first alternates too), on
     one machine state: the question log on and off; or, with `chroma_url`, two servers of one
     Chroma server (each with its own data folder, so its own keyword index, derived from
-    Chroma at start, as on two machines)."""
+    Chroma at start, as on two machines); or, with `versus` (its params and code), this code's
+    server and another commit's."""
     import httpx
 
-    if params.get("chroma_url"):
-        variants = tuple((name, {**params, "data": str(Path(params["data"]) / f"serve-{name}")})
-                         for name in ("A", "B"))
+    if versus:
+        variants = (("this code", params, code), (params["versus"], versus[0], versus[1]))
+    elif params.get("chroma_url"):
+        variants = tuple((name, {**params, "data": str(Path(params["data"]) / f"serve-{name}")},
+                          code) for name in ("A", "B"))
     else:
-        variants = (("on", {**params}), ("off", {**params, "log_questions": False}))
+        variants = (("on", {**params}, code), ("off", {**params, "log_questions": False}, code))
     load_start = load_1min()
     servers, clients = {}, {}
     try:
-        for name, p in variants:
+        for name, p, snapshot in variants:
             port = _free_port()
             servers[name] = Job("bench.query_bench:serve_api", {**p, "port": port},
-                                f"http server (log {name})", code).start()
+                                f"http server ({name})", snapshot).start()
             clients[name] = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
         cold = {}
         for name, client in clients.items():
@@ -283,12 +288,13 @@ def run_http_pair(params: dict, echo=print, code: CodeSnapshot | None = None) ->
             c.close()
         served = {name: s.stop() for name, s in servers.items()}
     load_end = load_1min()
-    label = "serve {} of one chroma run" if params.get("chroma_url") else "http (log {})"
+    label = ("http ({})" if versus else "serve {} of one chroma run" if params.get("chroma_url")
+             else "http (log {})")
     out = tuple({"mode": label.format(name), "cold_first_ms": round(cold.get(name, 0), 1),
                  "errors": errors[name], "wall": stats(wall[name]),
                  "stages": {"server total (timings_ms)": stats(server_total[name])},
                  "peak_rss_mb": served[name]["peak_rss_mb"], "load_start": load_start,
-                 "load_end": load_end} for name, _ in variants)
+                 "load_end": load_end} for name, _, _ in variants)
     return out[0], out[1]
 
 
@@ -303,27 +309,46 @@ def _post(client, q: dict):
 def bench_query(data: Path, sets: list[Path], settings, runs: int | None = None,
                 limit: int | None = None, http: bool = False, baseline: Path | None = None,
                 profile: bool = True, torch_threads: int | None = None,
-                chroma_url: str | None = None, echo=print) -> dict:
+                chroma_url: str | None = None, versus: str | None = None, echo=print) -> dict:
     """With `chroma_url`, every measured process reads the store from that Chroma server
     (`data` then only holds their keyword indexes and logs) and the two HTTP servers are two
-    `serve` of it."""
+    `serve` of it. With `versus` (a git commit), that commit's answering code is measured too,
+    in the same run, over a copy of the knowledge base (it may rewrite what it derives, such
+    as the keyword index): in-process after this code, and over HTTP asked in turn with it."""
+    import shutil
+    import tempfile
+
     questions = load_questions(sets, limit)
     runs = runs or max(1, math.ceil(MIN_SAMPLES / len(questions)))
     params = {"data": str(data), "embedder": settings.embedder,
               "model_cache": str(settings.model_cache), "questions": questions, "runs": runs,
-              "profile": profile, "torch_threads": torch_threads, "chroma_url": chroma_url}
+              "profile": profile, "torch_threads": torch_threads, "chroma_url": chroma_url,
+              "versus": versus}
     code = CodeSnapshot()
+    old = CodeSnapshot(versus) if versus else None
+    copy = tempfile.TemporaryDirectory(prefix="cppcc-bench-versus-") if versus else None
     results: dict = {"questions": len(questions), "runs": runs, "data": str(data),
-                     "code": code.id}
+                     "code": code.id, "versus": old.id if old else None}
     echo(f"# measured code: {code.id}; in-process: {len(questions)} questions × {runs} runs")
     try:
         results["in-process"] = run_job("bench.query_bench:run_inprocess", params,
                                         "in-process", code)
+        if old:
+            echo(f"# versus {old.id}: its answering code over a copy of {data}")
+            shutil.copytree(data, Path(copy.name) / "kb")
+            old_params = {**params, "data": str(Path(copy.name) / "kb"), "profile": False}
+            results["in-process-versus"] = run_job("bench.query_bench:run_inprocess",
+                                                   old_params, f"in-process ({versus})", old)
         if http:
             why = http_available()
             if why:
                 echo(f"# http: skipped — {why}")
                 results["http"] = {"skipped": why}
+            elif old:
+                echo(f"# http: this code's API server and {versus}'s, asked in turn question by "
+                     "question, so their difference is not a difference of runs")
+                results["http"], results["http-versus"] = run_http_pair(
+                    params, echo, code, versus=(old_params, old))
             else:
                 echo(f"# http: two API servers of the Chroma server {chroma_url}, asked in turn"
                      if chroma_url else
@@ -336,7 +361,9 @@ def bench_query(data: Path, sets: list[Path], settings, runs: int | None = None,
                                           {**params, "persist_dir": str(baseline)}, "baseline",
                                           code)
     finally:
-        code.cleanup()
+        for snapshot in (code, old, copy):
+            if snapshot is not None:
+                snapshot.cleanup()
     return results
 
 
@@ -352,10 +379,13 @@ def report(results: dict) -> str:
 
     notes = []
     two = "serve" in ((results.get("http") or {}).get("mode") or "")
+    ref = (results.get("versus") or "").split("+")[0]
     for key, title in (("in-process", "Bot.ask (in-process)"),
+                       ("in-process-versus", f"Bot.ask at {ref}"),
                        ("http", "POST /api/ask, serve A" if two else "POST /api/ask (HTTP)"),
                        ("http-nolog", "POST /api/ask, serve B" if two
                         else "POST /api/ask, question log off"),
+                       ("http-versus", f"POST /api/ask at {ref}"),
                        ("baseline", "LangChain retriever k=5")):
         r = results.get(key)
         if not r:
@@ -376,6 +406,12 @@ def report(results: dict) -> str:
     if logged.get("wall") and unlogged.get("wall") and not two:
         lines.append(f"question log cost over HTTP: p50 {logged['wall']['p50'] - unlogged['wall']['p50']:+.2f} ms, "
                      f"p95 {logged['wall']['p95'] - unlogged['wall']['p95']:+.2f} ms")
+    for now, then, title in (("in-process", "in-process-versus", "Bot.ask"),
+                             ("http", "http-versus", "POST /api/ask")):
+        a, b = ((results.get(k) or {}).get("wall") or {} for k in (now, then))
+        if a.get("p50") and b.get("p50"):
+            lines.append(f"{title}, this code − {ref}: p50 {a['p50'] - b['p50']:+.1f} ms, "
+                         f"p95 {a['p95'] - b['p95']:+.1f} ms")
     ours = results.get("in-process") or {}
     floor = (ours.get("embed_query_alone") or {})
     if floor.get("p50"):

@@ -33,21 +33,60 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _PACKAGES = ("cppcc_kb", "ingest", "bot", "ui", "evals", "bench")
 
 
-class CodeSnapshot:
-    """A frozen copy of the project's packages for the measured processes of one command."""
+# What a snapshot of another commit takes from it: the code that answers. The benchmark's own
+# code (and the metrics it computes with) stays the running one, so both are measured alike.
+_ANSWERING_PACKAGES = ("cppcc_kb", "ingest", "bot", "ui")
 
-    def __init__(self):
+
+class SnapshotError(Exception):
+    """A commit whose code cannot be measured; the message names it and the fix."""
+
+
+class CodeSnapshot:
+    """A frozen copy of the project's packages for the measured processes of one command;
+    with `ref`, the answering packages as they were at that git commit (`bench query
+    --versus REF`)."""
+
+    def __init__(self, ref: str | None = None):
         self._tmp = tempfile.TemporaryDirectory(prefix="cppcc-bench-code-")
         self.root = Path(self._tmp.name)
+        if ref:
+            self._extract(ref)
         digest = hashlib.sha1()
         for name in _PACKAGES:
             src = PROJECT_ROOT / name
-            if src.is_dir():
+            if src.is_dir() and not (self.root / name).exists():
                 shutil.copytree(src, self.root / name,
                                 ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         for path in sorted(self.root.rglob("*.py")):
             digest.update(str(path.relative_to(self.root)).encode() + path.read_bytes())
-        self.id = f"{_git_head()}+{digest.hexdigest()[:10]}"
+        self.id = f"{ref or _git_head()}+{digest.hexdigest()[:10]}"
+
+    def _extract(self, ref: str) -> None:
+        git = ["git", "-C", str(PROJECT_ROOT)]
+        try:
+            known = subprocess.run([*git, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+                                   capture_output=True, text=True, timeout=30)
+            if known.returncode != 0:
+                raise SnapshotError(f"git knows no commit {ref!r} in {PROJECT_ROOT}; give a "
+                                    "commit or tag of this repository (`git log --oneline`)")
+            commit = known.stdout.strip()
+            tree = subprocess.run([*git, "ls-tree", "--name-only", commit], capture_output=True,
+                                  text=True, timeout=30, check=True).stdout.split()
+            if not {"bot", "ingest", "cppcc_kb"} <= set(tree):
+                raise SnapshotError(f"commit {ref!r} has no bot/, ingest/ and cppcc_kb/ to "
+                                    "measure; give a commit of the project since its first")
+            archive = subprocess.run([*git, "archive", "--format=tar", commit,
+                                      *[p for p in _ANSWERING_PACKAGES if p in tree]],
+                                     capture_output=True, timeout=120, check=True)
+            subprocess.run(["tar", "-x", "-C", str(self.root)], input=archive.stdout,
+                           check=True, capture_output=True, timeout=120)
+        except (OSError, subprocess.SubprocessError) as exc:
+            self.cleanup()
+            raise SnapshotError(f"could not read commit {ref!r} with git: {exc}") from exc
+        except SnapshotError:
+            self.cleanup()
+            raise
 
     def cleanup(self) -> None:
         self._tmp.cleanup()

@@ -46,18 +46,21 @@ def _row(out: str, label: str) -> list[str]:
 def bench_kb(tmp_path_factory, shared_corpus) -> tuple[Path, str]:
     data = tmp_path_factory.mktemp("bench") / "kb"
     out = _run("bench", "ingest", "--corpus", str(shared_corpus), "--limit", "2",
-               "--data", str(data))
+               "--data", str(data), "--versus", "HEAD")
     return data, out
 
 
 def test_bench_ingest_prints_both_pipelines(bench_kb):
     data, out = bench_kb
-    assert "corpus · ours" in out and "corpus · baseline" in out
-    assert _row(out, "documents") == ["2", "2"]
+    assert "corpus · ours" in out and "corpus · HEAD" in out and "corpus · baseline" in out
+    assert _row(out, "documents") == ["2", "2", "2"]  # ours, the commit checked out, baseline
     for label in ("chunks", "characters", "wall s", "chunks/s", "chars/s", "embedder s",
                   "embedder share of wall %", "peak RSS MB", "model load s (not in wall)"):
-        ours, base = _row(out, label)[:2]
-        assert _num(ours) > 0 and _num(base) > 0, label
+        cells = _row(out, label)[:3]
+        assert all(_num(c) > 0 for c in cells), label
+    assert _row(out, "chunks")[0] == _row(out, "chunks")[1]  # one code, one split
+    assert re.search(r"corpus: wall, this code ÷ HEAD: [\d.]+× \([\d.]+ s against [\d.]+ s\)",
+                     out)
     assert _row(out, "passages embedded in")[0] == "bf16"  # a new store's default
     assert 0 < _num(_row(out, "of which sentence vectors s")[0]) < _num(_row(out, "embedder s")[0])
     overhead = _row(out, "overhead vs embedder %")
@@ -71,14 +74,16 @@ def test_bench_ingest_prints_both_pipelines(bench_kb):
 @pytest.fixture(scope="module")
 def query_run(bench_kb, tmp_path_factory) -> tuple[str, Path]:
     """One `bench query --http` over a copy of the store with no baseline beside it, so the
-    baseline is filled from our own chunks and vectors; its printout and its JSON."""
+    baseline is filled from our own chunks and vectors, and the commit checked out measured
+    beside the working tree (`--versus`, as the old and new answer paths are compared); its
+    printout and its JSON."""
     import shutil
 
     root = tmp_path_factory.mktemp("query")
     shutil.copytree(bench_kb[0], root / "kb")
     saved = root / "query.json"
     out = _run("bench", "query", "--data", str(root / "kb"), "--limit", "2", "--runs", "1",
-               "--http", "--baseline-from-ours", "--json", str(saved))
+               "--http", "--baseline-from-ours", "--versus", "HEAD", "--json", str(saved))
     assert (root / "kb-langchain").is_dir()
     return out, saved
 
@@ -104,6 +109,27 @@ def test_bench_query_prints_latency_per_stage(query_run):
     assert floor and abs(float(floor.group(1)) - (_num(p50) + sum(parts))) < 0.2
     assert float(floor.group(2)) > 1
     assert "cProfile of the slowest question" in out and "cumtime" in out
+
+
+def test_bench_query_versus_measures_another_commit_in_the_same_run(query_run):
+    import json
+
+    out, saved = query_run
+    for label in ("Bot.ask at HEAD wall", "POST /api/ask at HEAD wall"):
+        n, p50 = _row(out, label)[:2]
+        assert _num(n) == 2 and _num(p50) > 0, label
+    for title in ("Bot.ask", "POST /api/ask"):
+        assert re.search(rf"{re.escape(title)}, this code − HEAD: p50 [+-][\d.]+ ms, "
+                         rf"p95 [+-][\d.]+ ms", out), title
+    result = json.loads(saved.read_text("utf-8"))
+    assert result["versus"].startswith("HEAD+") and result["in-process-versus"]["chunks"] > 0
+
+
+def test_bench_query_versus_an_unknown_commit_is_refused(bench_kb):
+    proc = subprocess.run([sys.executable, "-c", "from cppcc_kb.cli import main; main()",
+                           "bench", "query", "--data", str(bench_kb[0]), "--versus", "no-such-ref",
+                           "--limit", "1"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "git knows no commit 'no-such-ref'" in proc.stderr, proc.stderr
 
 
 def test_bench_load_counts_requests_errors_and_stale_answers_per_level(bench_kb):
