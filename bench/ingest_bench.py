@@ -177,8 +177,8 @@ def bench_ingest(corpora: list[Path], data: Path, settings, limit: int | None = 
               "embed_batch_size": settings.embed_batch_size, "data": str(data),
               "torch_threads": torch_threads}
     rows: list[dict] = []
+    old = CodeSnapshot(versus) if versus else None  # first: an unknown commit leaves nothing
     code = CodeSnapshot()
-    old = CodeSnapshot(versus) if versus else None
     elsewhere = tempfile.TemporaryDirectory(prefix="cppcc-bench-versus-") if old else None
     echo(f"# measured code: {code.id} (a snapshot of the project taken now)"
          + (f"; versus {old.id}" if old else ""))

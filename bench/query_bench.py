@@ -324,8 +324,8 @@ def bench_query(data: Path, sets: list[Path], settings, runs: int | None = None,
               "model_cache": str(settings.model_cache), "questions": questions, "runs": runs,
               "profile": profile, "torch_threads": torch_threads, "chroma_url": chroma_url,
               "versus": versus}
+    old = CodeSnapshot(versus) if versus else None  # first: an unknown commit leaves nothing
     code = CodeSnapshot()
-    old = CodeSnapshot(versus) if versus else None
     copy = tempfile.TemporaryDirectory(prefix="cppcc-bench-versus-") if versus else None
     results: dict = {"questions": len(questions), "runs": runs, "data": str(data),
                      "code": code.id, "versus": old.id if old else None}
