@@ -182,22 +182,26 @@ def test_bench_splitter_scores_each_splitter(tmp_path, shared_corpus, shared_eva
         assert all(0 <= s <= 1 for s in scores), r
 
 
-def test_bench_scale_charts_saved_runs_one_row_per_knowledge_base(query_run, tmp_path):
+def test_bench_scale_measures_and_charts_saved_runs_one_row_per_knowledge_base(
+        bench_kb, query_run, tmp_path):
     import json
 
     _, saved = query_run
-    other = tmp_path / "other.json"  # the same run as if measured over a larger store
+    other = tmp_path / "other.json"  # the saved run as if measured over a larger store
     result = json.loads(saved.read_text("utf-8"))
     chunks = result["in-process"]["chunks"]
     result["in-process"]["chunks"] = chunks * 10
     other.write_text(json.dumps(result), "utf-8")
     png = tmp_path / "scale.png"
-    out = _run("bench", "scale", "--results", str(saved), "--results", str(other),
-               "--png", str(png), "--json", str(tmp_path / "scale.json"))
+    out = _run("bench", "scale", "--data", str(bench_kb[0]), "--results", str(other),
+               "--limit", "2", "--runs", "1", "--png", str(png),
+               "--json", str(tmp_path / "scale.json"))
     rows = [line.split() for line in out.splitlines()
             if re.match(r"^\s*[\d,]+\s+POST /api/ask", line)]
     assert [_num(r[0]) for r in rows] == [chunks, chunks * 10]  # one per store, by size
     assert "query embedding alone" in out and "LangChain retriever k=5" in out
+    # the store measured now: its servers asked with the question log on and off in turn
+    assert re.search(r"question log cost over HTTP: p50 [+-][\d.]+ ms", out)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     charted = json.loads((tmp_path / "scale.json").read_text("utf-8"))
     assert [r["chunks"] for r in charted["rows"]] == [chunks, chunks * 10]
