@@ -223,16 +223,16 @@ def _free_port() -> int:
 
 
 def run_http_pair(params: dict, echo=print, code: CodeSnapshot | None = None,
-                  versus: tuple[dict, CodeSnapshot] | None = None) -> tuple[dict, dict]:
+                  versus: tuple[str, dict, CodeSnapshot] | None = None) -> tuple[dict, dict]:
     """Two API servers at once, asked in alternation (which one goes first alternates too), on
     one machine state: the question log on and off; or, with `chroma_url`, two servers of one
     Chroma server (each with its own data folder, so its own keyword index, derived from
-    Chroma at start, as on two machines); or, with `versus` (its params and code), this code's
-    server and another commit's."""
+    Chroma at start, as on two machines); or, with `versus` (a commit, its params and its
+    code), this code's server and that commit's."""
     import httpx
 
     if versus:
-        variants = (("this code", params, code), (params["versus"], versus[0], versus[1]))
+        variants = (("this code", params, code), versus)
     elif params.get("chroma_url"):
         variants = tuple((name, {**params, "data": str(Path(params["data"]) / f"serve-{name}")},
                           code) for name in ("A", "B"))
@@ -322,8 +322,7 @@ def bench_query(data: Path, sets: list[Path], settings, runs: int | None = None,
     runs = runs or max(1, math.ceil(MIN_SAMPLES / len(questions)))
     params = {"data": str(data), "embedder": settings.embedder,
               "model_cache": str(settings.model_cache), "questions": questions, "runs": runs,
-              "profile": profile, "torch_threads": torch_threads, "chroma_url": chroma_url,
-              "versus": versus}
+              "profile": profile, "torch_threads": torch_threads, "chroma_url": chroma_url}
     old = CodeSnapshot(versus) if versus else None  # first: an unknown commit leaves nothing
     code = CodeSnapshot()
     copy = tempfile.TemporaryDirectory(prefix="cppcc-bench-versus-") if versus else None
@@ -348,7 +347,7 @@ def bench_query(data: Path, sets: list[Path], settings, runs: int | None = None,
                 echo(f"# http: this code's API server and {versus}'s, asked in turn question by "
                      "question, so their difference is not a difference of runs")
                 results["http"], results["http-versus"] = run_http_pair(
-                    params, echo, code, versus=(old_params, old))
+                    params, echo, code, versus=(versus, old_params, old))
             else:
                 echo(f"# http: two API servers of the Chroma server {chroma_url}, asked in turn"
                      if chroma_url else
