@@ -9,38 +9,63 @@ import numpy as np
 import pytest
 
 from evals import fit_answerer
-from evals.fit_answerer import best_threshold, calibration, kb_weights
+from evals.fit_answerer import bar_figures, best_threshold, calibration, kb_weights
 
 
-def test_the_threshold_refuses_where_answers_are_mostly_wrong():
-    rng = np.random.default_rng(0)
-    probs = rng.random(2000)
-    right = rng.random(2000) < probs  # calibrated: p says how often it is right
-    answerable = np.ones(2000, dtype=bool)
+def _judgements(rng, n_answerable: int, n_unanswerable: int):
+    """A calibrated judge: an answerable question's answer is right as often as its p says;
+    an unanswerable one's never is, and its p runs lower."""
+    p_ans = rng.uniform(0.2, 1.0, n_answerable)
+    p_un = rng.uniform(0.0, 0.6, n_unanswerable)
+    probs = np.concatenate([p_ans, p_un])
+    right = np.concatenate([rng.random(n_answerable) < p_ans, np.zeros(n_unanswerable, bool)])
+    answerable = np.concatenate([np.ones(n_answerable, bool), np.zeros(n_unanswerable, bool)])
+    return probs, right, answerable
+
+
+def test_the_threshold_is_where_the_worst_of_the_three_figures_is_best():
+    probs, right, answerable = _judgements(np.random.default_rng(0), 1500, 500)
     t = best_threshold(probs, right, answerable, np.ones(2000))
-    # answering at p gains p - (1 - p); refusing an answerable question gains 0: the best cut is
-    # 0.5, and the lowest within TOLERANCE (2 % of the judgements) of it 0.5 - sqrt(0.02) = 0.36
-    assert 0.3 <= t <= 0.45
+    grid = np.linspace(0.05, 0.95, 91)
+    worst = np.minimum.reduce(bar_figures(probs[None, :] >= grid[:, None], right, answerable,
+                                          np.ones(2000)))
+    at_t = worst[np.argmin(abs(grid - t))]
+    assert at_t >= worst.max() - 0.01  # read smoothed, so at most a hair below the raw best
+    assert worst[0] < at_t - 0.1 and worst[-1] < at_t - 0.1  # neither extreme would do
+
+
+def test_the_three_figures_are_those_the_metrics_report():
+    """bar_figures reads a threshold's answer accuracy, abstain precision and recall exactly as
+    evals.metrics.summarize reads them off graded answers."""
+    from evals.metrics import summarize
+
+    probs, right, answerable = _judgements(np.random.default_rng(5), 30, 12)
+    shown = probs >= 0.4
+    grades = [{"answerable": bool(a), "abstained": not s, "correct": bool(s and r) if a else not s,
+               "first_hit": 0, "citation_share": None, "untraced": [], "ms": 0.0}
+              for s, r, a in zip(shown, right, answerable)]
+    metrics = summarize(grades)
+    figures = [float(f[0]) for f in bar_figures(shown[None, :], right, answerable, np.ones(42))]
+    assert figures == pytest.approx([metrics["answer_accuracy"], metrics["abstain_precision"],
+                                     metrics["abstain_recall"]], abs=1e-4)
 
 
 def test_the_threshold_is_steady_when_the_best_sits_on_a_plateau():
     """Two equally good cuts far apart (the laws' curve was flat from 0.15 to 0.6): resamples
     of the same judgements must not make the threshold jump between them."""
     rng = np.random.default_rng(1)
-    probs = np.concatenate([rng.uniform(0.15, 0.6, 40), rng.uniform(0.6, 1.0, 160)])
-    right = np.concatenate([np.arange(40) % 2 == 0, rng.random(160) < 0.95])
-    answerable = np.ones(200, dtype=bool)
+    probs, right, answerable = _judgements(rng, 160, 40)
     cuts = {round(best_threshold(probs[keep], right[keep], answerable[keep], np.ones(keep.sum())), 2)
             for keep in (rng.random(200) < 0.8 for _ in range(5))}
     assert max(cuts) - min(cuts) <= 0.1, cuts
 
 
-def test_on_a_flat_top_the_lower_threshold_wins():
+def test_with_every_question_answerable_nothing_is_refused():
+    """Refusing a question the documents answer buys nothing: the lowest threshold."""
     probs = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
     right = np.array([False, True, False, True, True])
     answerable = np.ones(5, dtype=bool)
-    t = best_threshold(probs, right, answerable, np.ones(5))
-    assert t <= 0.3  # 0.3 right and 0.5 wrong cancel: answer from 0.3 up, as soon as it pays
+    assert best_threshold(probs, right, answerable, np.ones(5)) == pytest.approx(0.05)
 
 
 def test_unanswerable_questions_raise_the_threshold():
