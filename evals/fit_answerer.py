@@ -147,6 +147,14 @@ SEED = 7
 # A sentence that says all the question says (decision.says_all) must leave none of its
 # characters unsaid too (fixed fold models, 2026-12-07): CMRC abstain recall 0.886 -> 0.890,
 # 4 better, none worse; no other set moved.
+# Whether the question names a sibling of the answering passage's subject (clues.names_sibling:
+# '东直门站' asked, 《西直门站》 answering) as a judge feature (2026-12-08, kept): held out, CMRC
+# 0.8983 / 0.9185 / 0.9175 -> 0.8987 / 0.9152 / 0.9238 (10 better, 3 worse), seed_dev and
+# scale_dev one better each, no set worse. As a selector feature too it lost: CMRC 15 better,
+# 28 worse (0.8976 / 0.9134 / 0.9134). Counting the questions a hard check refused into the
+# figures a threshold is chosen by (refused at every threshold) lowered the thresholds and
+# moved no right answer: CMRC abstain recall 0.9238 -> 0.9134 and cppcc_dev 0.85 -> 0.65
+# (14 worse, none better); not kept.
 KB_BALANCE = 0.5
 _SELECTOR = dict(objective="lambdarank", n_estimators=160, learning_rate=0.05, num_leaves=15,
                  min_child_samples=20, subsample=1.0, colsample_bytree=1.0, reg_lambda=1.0,

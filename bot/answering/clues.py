@@ -185,3 +185,53 @@ def unsaid(question: str, text: str) -> tuple[float, float]:
     total = sum(char_rarity(ch) for ch, _ in chars)
     missing = [char_rarity(ch) for ch, ok in chars if not ok]
     return max(missing, default=0.0), sum(missing) / total if total else 0.0
+
+
+_NAME_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+_TITLE_NOTE = re.compile(r"_?[(（][^)）]*[)）]")
+
+
+@lru_cache(maxsize=1)
+def _not_name_chars() -> frozenset[str]:
+    """Characters that end a name rather than continue it: the lexicon's edge and function
+    characters and those of the words that lead or join names ('按', '的', '和')."""
+    lex = lexicon()
+    words = f"{lex.name_lead.pattern}{lex.name_joins.pattern}"
+    return frozenset(lex.edge_leading) | frozenset(lex.edge_trailing) | lex.function_chars \
+        | frozenset(ch for ch in words if _SAYABLE.match(ch))
+
+
+def names_sibling(question: str, title: str) -> float:
+    """Whether the question names a sibling of the passage's subject rather than the subject:
+    a run of the title's characters stands in the question, but the question's name goes on
+    from it otherwise than the title does ('东直门站' against 《西直门站》, '红嘴蓝鹊' against
+    《黄嘴蓝鹊》, 刑事诉讼法 against 《…民事诉讼法》). When a Wikipedia article is left out of the
+    knowledge base, its questions are answered from articles on like things (two stations of
+    one line, two birds of one genus), and their names differ just so. The share of the title
+    the longest such run covers; 0 when the question names the whole title or no run of two
+    characters."""
+    title = normalized(_TITLE_NOTE.sub("", title)).strip("《》 ")
+    asked = normalized(question)
+    if len(title) < 2 or title in asked:
+        return 0.0
+    stops = _not_name_chars()
+
+    def differs(a: str, b: str) -> bool:
+        return bool(_NAME_CHAR.match(a) and _NAME_CHAR.match(b)) and a not in stops and a != b
+
+    best = 0
+    for i in range(len(asked) - 1):
+        for j in range(len(title) - 1):
+            if asked[i] != title[j] or (i and j and asked[i - 1] == title[j - 1]):
+                continue  # a run starts where the two first agree
+            k = 0
+            while i + k < len(asked) and j + k < len(title) and asked[i + k] == title[j + k]:
+                k += 1
+            if k < 2 or k <= best:
+                continue
+            before = i and j and differs(asked[i - 1], title[j - 1])
+            after = i + k < len(asked) and j + k < len(title) and differs(asked[i + k],
+                                                                         title[j + k])
+            if before or after:
+                best = k
+    return best / len(title)

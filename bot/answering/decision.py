@@ -20,7 +20,7 @@ import numpy as np
 
 from bot.answering.analysis import Analysis, focus_found, in_order, mentions_body, names_law
 from bot.answering.clues import (FIGURE_KINDS, counts, fits_kind, focus_near_figure, has_unit,
-                                 states_figure, term_coverage, unsaid)
+                                 names_sibling, states_figure, term_coverage, unsaid)
 from bot.answering.evidence import FEATURES, Candidate, Evidence, Source
 from bot.answering.lexicon import lexicon
 from bot.answering.model import AnswerModel, genre, sigmoid
@@ -59,7 +59,7 @@ _DISPUTE_KINDS = frozenset({"count", "ratio", "duration", "frequency"})  # figur
 # '晚春或初夏'; an article number is the citation's).
 _STATED_FIGURE_KINDS = _DISPUTE_KINDS
 JUDGE_FEATURES = FEATURES + ("score", "lead", "second_part", "dated", "unseen", "unsaid_rarest",
-                             "unsaid_share", "spread_documents", "spread_share")
+                             "unsaid_share", "spread_documents", "spread_share", "sibling")
 # Judge features a genre does not read (`unread`): they are missing (NaN) in its rows, and its
 # own judge is fitted without them (evals/fit_answerer.py `fit_judges`). A member names a law's
 # matter in their own words ('打官司', '交钱'), so a law's passage leaves much of a fair question
@@ -142,7 +142,9 @@ def decide(q: Analysis, ev: Evidence, model: AnswerModel, docs: dict[str, DocFac
                                  stands_for=ranked[0], unseen=len(q.unseen) / max(1, len(q.terms)),
                                  unsaid=unsaid(q.text, f"{best.source.context}\n"
                                                        f"{best.source.text}"),
-                                 spread=spread(ev.sources, best)))
+                                 spread=spread(ev.sources, best),
+                                 sibling=names_sibling(q.text, best.source.passage.meta.get(
+                                     "title", ""))))
     # as the judge read it: missing for a genre that does not read it, so that no sentence of a
     # law is taken to say all the question says
     left = tuple(row[i] for i in _UNSAID)
@@ -247,20 +249,21 @@ def rank(ev: Evidence, model: AnswerModel) -> tuple[list[Candidate], dict[int, f
 def judge_row(best: Candidate, scores: dict[int, float], ranked: list[Candidate],
               two_parts: bool, dated: bool = False, stands_for: Candidate | None = None,
               unseen: float = 0.0, unsaid: tuple[float, float] = (0.0, 0.0),
-              spread: tuple[float, float] = (1.0, 1.0)) -> list[float]:
+              spread: tuple[float, float] = (1.0, 1.0), sibling: float = 0.0) -> list[float]:
     """The judge's inputs: the chosen candidate's features, its score, its lead over the best
     other sentence, whether a second part was added, and whether the answer is a line of a
     law's history chosen by the event asked, and the share of the question's words no passage
     holds (a member's own wording: '监委', '多久' cover nothing, yet the question is fair), and
     what of the question the answering passage leaves unsaid (`unsaid`: the rare characters
     of another thing's name, when the document asked about is not in the knowledge base), and
-    how the passages read spread over documents (`spread`). A list item chosen for its lead
-    (`stands_for`) is scored as the lead was: the two are one answer."""
+    how the passages read spread over documents (`spread`), and whether the question names a
+    sibling of the answering document's subject (`names_sibling`). A list item chosen for its
+    lead (`stands_for`) is scored as the lead was: the two are one answer."""
     shown = {best.quote} | ({stands_for.quote} if stands_for is not None else set())
     score = max(scores[id(best)], scores[id(stands_for)] if stands_for is not None else -1e9)
     others = [scores[id(c)] for c in ranked if c.quote not in shown]
     return [*best.features, score, score - max(others, default=score - 10.0), float(two_parts),
-            float(dated), unseen, *unsaid, *spread]
+            float(dated), unseen, *unsaid, *spread, sibling]
 
 
 def spread(sources: tuple[Source, ...], best: Candidate, top: int = _SPREAD_TOP

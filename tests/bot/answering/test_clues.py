@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.answering.clues import (counts, fits_kind, focus_near_figure, has_unit,
-                                 states_duration_of, states_figure, term_coverage, total_of,
-                                 unsaid, years_named)
+                                 names_sibling, states_duration_of, states_figure, term_coverage,
+                                 total_of, unsaid, years_named)
 from ingest.tokens import char_rarity
 
 OPENING = "全年636件提案承载民意，167场次协商激荡智慧"
@@ -199,3 +199,25 @@ def test_unsaid_leaves_digits_and_letters_to_other_features():
 
 def test_char_rarity_orders_common_below_rare_characters():
     assert char_rarity("的") < char_rarity("蛇") < char_rarity("瘰")
+
+
+# ---- names_sibling -----------------------------------------------------------------------------
+@pytest.mark.parametrize("question, title, share", [
+    ("东直门站有几个出入口？", "西直门站_(北京市)", 0.75),  # 东 goes on from 直门站, not 西
+    ("红嘴蓝鹊以什么为食？", "黄嘴蓝鹊", 0.75),
+    ("按刑事诉讼法，几日内上诉？", "中华人民共和国民事诉讼法", 4 / 12),  # another law
+    ("长江二号线有几站？", "长江一号线", 0.4),  # 长江 then 二/一: the longest such run counts
+])
+def test_a_question_naming_a_sibling_of_the_passages_subject(question, title, share):
+    assert names_sibling(question, title) == pytest.approx(share)
+
+
+@pytest.mark.parametrize("question, title", [
+    ("西直门站有几个出入口？", "西直门站_(北京市)"),  # the subject itself, its note aside
+    ("按民事诉讼法，几日内上诉？", "中华人民共和国民事诉讼法"),  # 按 leads a name, is not one
+    ("依照《民事诉讼法》规定", "中华人民共和国民事诉讼法"),
+    ("黄嘴蓝鹊的雏鸟吃什么？", "蓝鹊"),  # names more than the title: no other way it goes on
+    ("这种鸟的叫声如何？", "黄嘴蓝鹊"),  # shares no run of two characters
+])
+def test_the_subject_itself_or_nothing_of_it_is_no_sibling(question, title):
+    assert names_sibling(question, title) == 0.0

@@ -639,3 +639,24 @@ def test_a_law_leaves_unsaid_and_spread_unread():
     assert {n for n, v in masked.items() if math.isnan(v)} == set(UNREAD["law"]) >= {
         "unsaid_share", "spread_documents", "spread_share"}
     assert unread("report", row) == row == unread("document", row)
+
+
+def test_the_judge_reads_whether_the_question_names_a_sibling_of_the_passages_subject():
+    """东直门站 asked, an article on 西直门站 answering: the judge's row says so (clues.names_sibling),
+    and a judge weighing it refuses; asked of 西直门站 itself, it answers."""
+    import numpy as np
+
+    from bot.answering.decision import decide
+    from bot.answering.evidence import Evidence
+
+    c = pick("西直门站设有四个出入口。", "西直门站")
+    weights = np.zeros(len(JUDGE_FEATURES))
+    weights[JUDGE_FEATURES.index("sibling")] = -20.0
+    model = AnswerModel(Scorer(FEATURES, "linear", weights=np.zeros(len(FEATURES))),
+                        Scorer(tuple(JUDGE_FEATURES), "linear", weights=weights, bias=5.0), 0.5, {})
+    ev = Evidence((c.source,), (c,), frozenset())
+    other = decide(analyze("东直门站有几个出入口？"), ev, model, facts("document"), lambda d: "")
+    assert other.reason == Reason.LOW_CONFIDENCE
+    assert other.judged[JUDGE_FEATURES.index("sibling")] == 0.75
+    itself = decide(analyze("西直门站有几个出入口？"), ev, model, facts("document"), lambda d: "")
+    assert not itself.refused
