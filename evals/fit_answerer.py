@@ -389,7 +389,8 @@ def bar_figures(shown: np.ndarray, right: np.ndarray, answerable: np.ndarray,
     unanswerable = ~answerable
     def ratio(hits: np.ndarray, total: np.ndarray) -> np.ndarray:
         return np.where(total > 0, hits / np.where(total > 0, total, 1.0), 1.0)
-    accuracy = ratio((shown & right & answerable) @ weights, np.full(len(shown), answerable @ weights))
+    accuracy = ratio((shown & right & answerable) @ weights,
+                     np.full(len(shown), answerable @ weights))
     precision = ratio((refused & unanswerable) @ weights, refused @ weights)
     recall = ratio((refused & unanswerable) @ weights, np.full(len(shown), unanswerable @ weights))
     return accuracy, precision, recall

@@ -550,22 +550,26 @@ def test_no_continuation_after_an_answer_cut_to_the_clauses_holding_its_figure()
     assert continuation(Evidence((best.source,), (best, rest), frozenset()), best, q) == []
 
 
+def judge_weighing(feature: str, weight: float, bias: float) -> AnswerModel:
+    """A model whose judge weighs one feature alone (threshold 0.5), its selector nothing."""
+    import numpy as np
+
+    weights = np.zeros(len(JUDGE_FEATURES))
+    weights[JUDGE_FEATURES.index(feature)] = weight
+    return AnswerModel(Scorer(FEATURES, "linear", weights=np.zeros(len(FEATURES))),
+                       Scorer(tuple(JUDGE_FEATURES), "linear", weights=weights, bias=bias), 0.5, {})
+
 def test_the_judge_reads_what_a_passage_leaves_unsaid_except_in_a_law():
     """瘰鳞蛇 asked, 钩鼻海蛇 answering: an article about another animal leaves the rare
     characters of the asked one unsaid, and a judge weighing them refuses; a law's passage is
     not read for it (members name a law's matter in their own words): the judge gets NaN."""
     import math
 
-    import numpy as np
-
     from bot.answering.decision import decide
     from bot.answering.evidence import Evidence
 
     c = pick("钩鼻海蛇主要以鱼类为食。", "钩鼻海蛇")
-    weights = np.zeros(len(JUDGE_FEATURES))
-    weights[JUDGE_FEATURES.index("unsaid_rarest")] = -1.0
-    model = AnswerModel(Scorer(FEATURES, "linear", weights=np.zeros(len(FEATURES))),
-                        Scorer(tuple(JUDGE_FEATURES), "linear", weights=weights, bias=10.0), 0.5, {})
+    model = judge_weighing("unsaid_rarest", -1.0, bias=10.0)
     ev = Evidence((c.source,), (c,), frozenset())
     article = decide(analyze("瘰鳞蛇主要以什么为食？"), ev, model, facts("document"), lambda d: "")
     assert article.reason == Reason.LOW_CONFIDENCE
@@ -644,16 +648,11 @@ def test_a_law_leaves_unsaid_and_spread_unread():
 def test_the_judge_reads_whether_the_question_names_a_sibling_of_the_passages_subject():
     """东直门站 asked, an article on 西直门站 answering: the judge's row says so (clues.names_sibling),
     and a judge weighing it refuses; asked of 西直门站 itself, it answers."""
-    import numpy as np
-
     from bot.answering.decision import decide
     from bot.answering.evidence import Evidence
 
     c = pick("西直门站设有四个出入口。", "西直门站")
-    weights = np.zeros(len(JUDGE_FEATURES))
-    weights[JUDGE_FEATURES.index("sibling")] = -20.0
-    model = AnswerModel(Scorer(FEATURES, "linear", weights=np.zeros(len(FEATURES))),
-                        Scorer(tuple(JUDGE_FEATURES), "linear", weights=weights, bias=5.0), 0.5, {})
+    model = judge_weighing("sibling", -20.0, bias=5.0)
     ev = Evidence((c.source,), (c,), frozenset())
     other = decide(analyze("东直门站有几个出入口？"), ev, model, facts("document"), lambda d: "")
     assert other.reason == Reason.LOW_CONFIDENCE
