@@ -136,6 +136,23 @@ def verify_llm_answer(answer: Answer, fallback: Answer) -> Answer:
     return fallback
 
 
+def _said_by_another(i: int, parts: list[Answer]) -> bool:
+    """Does another part's answer quote, from the same documents, all that part i quotes and
+    more? ('全年636件提案承载民意' for one part, '全年636件提案承载民意，167场次协商激荡智慧'
+    for the next: the longer quote answers both, shown once.)"""
+    def spans(a: Answer) -> set[tuple[str, int, int]]:
+        return {(c.doc_id, c.start, c.end) for c in a.citations}
+
+    def within(inner: set, outer: set) -> bool:
+        return all(any(d == od and os <= s and e <= oe for od, os, oe in outer)
+                   for d, s, e in inner)
+
+    mine = spans(parts[i])
+    return bool(mine) and any(
+        not other.abstained and j != i and spans(other) != mine and within(mine, spans(other))
+        for j, other in enumerate(parts))
+
+
 def combine(parts: list[Answer], labels: list[str]) -> Answer:
     """One answer from the answers to each part, markers renumbered; a part the knowledge base
     does not hold says so instead of vanishing."""
@@ -148,8 +165,8 @@ def combine(parts: list[Answer], labels: list[str]) -> Answer:
     shown: set[str] = set()
     for i, (part, label) in enumerate(zip(parts, labels), 1):
         said = _MARKER.sub("", part.answer)
-        if not part.abstained and said in shown:
-            continue  # answered by the very quotes an earlier part shows: not shown twice
+        if not part.abstained and (said in shown or _said_by_another(i - 1, parts)):
+            continue  # answered by quotes another part shows too: not shown twice
         shown.add(said)
         if part.abstained:
             # Named by its words, or by its place when they hold a figure: an answer shows no

@@ -244,6 +244,17 @@ def test_parts_answered_by_the_very_same_quote_show_it_once():
     assert combined.answer.split("\n")[1].endswith("167场次协商激荡智慧[2]")
 
 
+def test_a_part_whose_quote_another_parts_quote_holds_is_shown_within_it():
+    """Two parts answered from one sentence: the first quoting a clause of it, the second the
+    whole; the whole is shown once and answers both."""
+    whole = "全年636件提案承载民意，167场次协商激荡智慧。"
+    combined = combine([part("全年636件提案承载民意"), part(whole)], ["提案", "协商"])
+    assert combined.answer.count("全年636件提案承载民意") == 1
+    assert combined.answer.endswith(f"{whole}[1]") and [c.n for c in combined.citations] == [1]
+    apart = combine([part("全年636件提案承载民意"), part("167场次协商激荡智慧")], ["提案", "协商"])
+    assert [c.n for c in apart.citations] == [1, 2]  # neither holds the other: both shown
+
+
 def test_combine_says_which_part_was_not_found():
     missing = Answer(NOT_FOUND, abstained=True, verified=True, note="资料中没有2024年的相关内容")
     combined = combine([part("全年636件提案承载民意"), missing, part("国旗应当每日升挂。", FLAG)],
